@@ -1,0 +1,28 @@
+"""Run the sandbox standalone: environment -> settings -> logging -> serve."""
+
+from __future__ import annotations
+
+import os
+
+from aiohttp import web
+
+from shared import logging as shared_logging
+from wechat_sandbox.app import create_app
+from wechat_sandbox.settings import SandboxConfig
+
+
+def main() -> None:
+    config = SandboxConfig.from_env()
+    shared_logging.configure(
+        "wechat-sandbox",
+        level=os.environ.get("ML_LOG_LEVEL", "INFO"),
+        json=os.environ.get("ML_LOG_JSON", "true").lower() != "false",
+    )
+    shared_logging.get(__name__).info(
+        "sandbox_starting", host=config.host, port=config.port, appid=config.appid
+    )
+    web.run_app(create_app(config=config), host=config.host, port=config.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

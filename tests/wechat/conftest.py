@@ -1,0 +1,73 @@
+"""Fixtures: the WeChat sandbox served in-process, Redis (fake and real), the client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import fakeredis
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+from shared.clock import FakeClock
+from shared.wechat import WeChatClient
+from wechat_sandbox import create_app
+from wechat_testkit import REAL_REDIS_URL, Sandbox
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def sandbox(clock: FakeClock) -> AsyncIterator[Sandbox]:
+    app = create_app(clock=clock)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Sandbox(server, http, app)
+    finally:
+        await server.close()
+
+
+@pytest.fixture(params=["fakeredis", pytest.param("redis", marks=pytest.mark.real)])
+async def redis(request: pytest.FixtureRequest) -> AsyncIterator[aioredis.Redis]:
+    if request.param == "fakeredis":
+        fake = fakeredis.FakeAsyncRedis(decode_responses=True)
+        yield fake
+        await fake.aclose()
+        return
+    real = aioredis.Redis.from_url(REAL_REDIS_URL, decode_responses=True)
+    yield real
+    await real.aclose()
+
+
+@pytest.fixture
+async def key_prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
+    prefix = f"test:wechat:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = [key async for key in redis.scan_iter(match=prefix + "*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+@pytest.fixture
+def make_client(
+    sandbox: Sandbox, redis: aioredis.Redis, key_prefix: str, clock: FakeClock
+) -> Callable[..., WeChatClient]:
+    """A factory: each client is one "replica" sharing the same Redis and key prefix."""
+
+    def make(**options: Any) -> WeChatClient:
+        options = {"retry_base_delay": 0.001, "timeout": 2.0, **options}
+        return WeChatClient(sandbox.http, redis, sandbox.base_url, key_prefix, clock, **options)
+
+    return make
+
+
+@pytest.fixture
+def wechat(make_client: Callable[..., WeChatClient]) -> WeChatClient:
+    return make_client()
