@@ -1,0 +1,1 @@
+"""The embedded default: the whole system in one process for development and demos."""

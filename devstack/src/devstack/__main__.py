@@ -1,0 +1,98 @@
+"""`make run`: the whole system in one process, with the WeChat sandbox beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+from shared.clock import SystemClock
+from shared.mongo import EmbeddedMongo
+from shared.settings import Settings
+from wechat_sandbox.app import create_app as create_sandbox
+
+from devstack.embedded import build_app
+from shared import logging
+
+
+def embedded_settings() -> tuple[Settings, int]:
+    port = int(os.environ.get("ML_PORT", "8000"))
+    sandbox_port = int(os.environ.get("ML_SANDBOX_PORT", str(port + 1)))
+    public = os.environ.get("ML_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    defaults = {
+        "ML_REDIS_URL": "memory://embedded",
+        "ML_AMQP_URL": "memory://embedded",
+        "ML_WX_API_BASE": f"http://127.0.0.1:{sandbox_port}",
+        "ML_PUBLIC_URL": public,
+        "ML_DEV_PHONE_SIMULATOR_URL": f"{public}/phone/",
+        "ML_LOG_JSON": "0" if os.isatty(2) else "1",
+    }
+    env = {**defaults, **os.environ}
+    return Settings.from_env(env), sandbox_port
+
+
+async def main() -> None:
+    settings, sandbox_port = embedded_settings()
+    logging.configure("embedded", level=settings.log_level, json=settings.log_json)
+    mongo = None
+    if "MONGO_URL" not in os.environ and "ML_MONGO_URL" not in os.environ:
+        data = Path(os.environ.get("ML_DATA_DIR", "var/embedded-mongo"))
+        data.mkdir(parents=True, exist_ok=True)
+        mongo = EmbeddedMongo(str(data))
+        settings = Settings.from_env(
+            {
+                **os.environ,
+                "ML_MONGO_URL": mongo.start(),
+                **dict(_as_env(settings).items()),
+            }
+        )
+    clock = SystemClock()
+    runners = []
+    try:
+        for app, port in (
+            (create_sandbox(clock=clock), sandbox_port),
+            (
+                build_app(settings, clock, sandbox_url=f"http://127.0.0.1:{sandbox_port}"),
+                settings.port,
+            ),
+        ):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, port, reuse_address=True).start()
+            runners.append(runner)
+        print(  # noqa: T201  # the lines a newcomer reads
+            f"\n  MiniLogin is running (embedded default).\n"
+            f"  Demo site:        {settings.public_url}/demo/\n"
+            f"  Phone simulator:  {settings.public_url}/phone/\n"
+            f"  WeChat sandbox:   http://127.0.0.1:{sandbox_port}/__sandbox/users\n"
+            f"  Press Ctrl+C to stop.\n",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+        if mongo is not None:
+            mongo.stop()
+
+
+def _as_env(settings: Settings) -> dict[str, str]:
+    """The embedded defaults again, so re-reading the environment keeps them."""
+    return {
+        "ML_REDIS_URL": settings.redis_url,
+        "ML_AMQP_URL": settings.amqp_url,
+        "ML_WX_API_BASE": settings.wx_api_base,
+        "ML_PUBLIC_URL": settings.public_url,
+        "ML_DEV_PHONE_SIMULATOR_URL": settings.dev_phone_simulator_url,
+        "ML_LOG_JSON": "1" if settings.log_json else "0",
+    }
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

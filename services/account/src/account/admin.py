@@ -1,0 +1,314 @@
+"""The operator's API: connections (the seed's configuration table) and apps."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from shared.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+from shared.registry import (
+    CONNECTION_ID,
+    App,
+    Association,
+    Connection,
+    EnvVersion,
+    LoginMode,
+    QrKind,
+    UnknownClient,
+    UnknownConnection,
+)
+from shared.web import read_json
+
+from account.context import ACCOUNT, Account
+from shared import ids, logging
+
+log = logging.get(__name__)
+routes = web.RouteTableDef()
+APPID = r"^wx[0-9a-f]{16}$"
+MAX_LOGO = 256 * 1024
+
+
+class ImmutableField(AppError):
+    code = "immutable_field"
+    message = "The connection's identifier cannot be changed."
+
+
+def _admin(request: web.Request) -> Account:
+    acct = request.app[ACCOUNT]
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("Send the admin token as 'Authorization: Bearer <token>'.")
+    if not hmac.compare_digest(header[7:].encode(), acct.settings.admin_token.get().encode()):
+        raise Forbidden("The admin token is wrong.")
+    return acct
+
+
+def _decode_logo(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    prefix = "data:image/png;base64,"
+    if not value.startswith(prefix):
+        raise ValueError("logo must be a data:image/png;base64 URL")
+    try:
+        raw = base64.b64decode(value[len(prefix) :], validate=True)
+    except binascii.Error as exc:
+        raise ValueError("logo is not valid base64") from exc
+    if not raw.startswith(b"\x89PNG\r\n\x1a\n") or len(raw) > MAX_LOGO:
+        raise ValueError("logo must be a PNG of at most 256 KiB")
+    return raw
+
+
+class _ConnectionFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    callback_url: str | None = Field(default=None, max_length=2048, pattern=r"^(https?://.+)?$")
+    logo: str | None = Field(default=None, max_length=400_000)
+    private: bool | None = None
+    appid: str | None = Field(default=None, pattern=APPID)
+    app_secret: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    login_mode: LoginMode | None = None
+    association: Association | None = None
+    qr_kind: QrKind | None = None
+    page: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-/]{1,128}$")
+    env_version: EnvVersion | None = None
+    ticket_ttl: int | None = Field(default=None, ge=30, le=600)
+    request_phone: bool | None = None
+    require_phone: bool | None = None
+    apps: list[str] | None = Field(default=None, max_length=100)
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, v: str | None) -> str | None:
+        _decode_logo(v)
+        return v
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith("/"):
+            raise ValueError("page has no leading '/' (WeChat refuses it)")
+        return v
+
+
+class ConnectionCreate(_ConnectionFields):
+    id: str = Field(pattern=CONNECTION_ID.pattern)
+    display_name: str = Field(min_length=1, max_length=64)
+
+
+class ConnectionPatch(_ConnectionFields):
+    id: str | None = None
+
+
+def _connection_out(conn: Connection) -> dict[str, Any]:
+    body = conn.model_dump(mode="json", exclude={"logo_png", "app_secret_sealed"})
+    body["has_logo"] = conn.logo_png is not None
+    body["app_secret_set"] = conn.app_secret_sealed is not None  # the secret never leaves
+    return body
+
+
+async def _apply(acct: Account, conn: Connection, fields: _ConnectionFields) -> Connection:
+    data = fields.model_dump(exclude_unset=True, exclude={"id", "logo", "app_secret"})
+    updated = conn.model_copy(update=data)
+    if "logo" in fields.model_fields_set:
+        updated.logo_png = _decode_logo(fields.logo)
+    if fields.app_secret is not None:
+        updated.app_secret_sealed = acct.box.seal(fields.app_secret)
+    if updated.private and not (updated.appid and updated.app_secret_sealed):
+        raise AppError("A private deployment needs its own appid and app_secret.")
+    for client_id in updated.apps:
+        await acct.registry.app(client_id)  # every associated app must exist
+    updated.updated_at = acct.clock.now()
+    return Connection.model_validate(updated.model_dump())
+
+
+@routes.post("/admin/v1/connections")
+async def create_connection(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    body = await read_json(request, ConnectionCreate)
+    if await acct.registry.connections.find_one({"_id": body.id}, {"_id": 1}):
+        raise Conflict(f"A connection named {body.id!r} already exists.")
+    now = acct.clock.now()
+    conn = await _apply(
+        acct, Connection(id=body.id, display_name=body.display_name, created_at=now), body
+    )
+    await acct.registry.save_connection(conn)
+    log.info("connection_created", connection_id=conn.id)
+    return web.json_response(_connection_out(conn), status=201)
+
+
+@routes.get("/admin/v1/connections")
+async def list_connections(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    out = []
+    async for doc in acct.registry.connections.find().sort("_id", 1):
+        doc["id"] = doc.pop("_id")
+        out.append(_connection_out(Connection.model_validate(doc)))
+    return web.json_response({"connections": out})
+
+
+@routes.get("/admin/v1/connections/{id}")
+async def get_connection(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    acct.registry.forget()
+    return web.json_response(
+        _connection_out(await acct.registry.connection(request.match_info["id"]))
+    )
+
+
+@routes.patch("/admin/v1/connections/{id}")
+async def patch_connection(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    body = await read_json(request, ConnectionPatch)
+    if body.id is not None and body.id != request.match_info["id"]:
+        raise ImmutableField()
+    acct.registry.forget()
+    conn = await _apply(acct, await acct.registry.connection(request.match_info["id"]), body)
+    await acct.registry.save_connection(conn)
+    log.info("connection_updated", connection_id=conn.id)
+    return web.json_response(_connection_out(conn))
+
+
+@routes.delete("/admin/v1/connections/{id}")
+async def delete_connection(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    result = await acct.registry.connections.delete_one({"_id": request.match_info["id"]})
+    if result.deleted_count == 0:
+        raise UnknownConnection()
+    acct.registry.forget()
+    return web.Response(status=204)
+
+
+def _redirect_ok(uri: str) -> bool:
+    # Exact URIs only: https anywhere, plain http only on loopback for development.
+    return bool(
+        re.match(r"^https://[^\s#*]+$", uri)
+        or re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/[^\s#*]*$", uri)
+    )
+
+
+class AppFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    redirect_uris: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    web_origins: list[str] | None = Field(default=None, max_length=20)
+
+    @field_validator("redirect_uris")
+    @classmethod
+    def _uris(cls, v: list[str] | None) -> list[str] | None:
+        for uri in v or []:
+            if not _redirect_ok(uri):
+                raise ValueError(
+                    f"{uri!r} is not an allowed redirect URI (https, or http on "
+                    "loopback; no fragment or wildcard)"
+                )
+        return v
+
+
+class AppCreate(AppFields):
+    client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{3,64}$")
+    name: str = Field(min_length=1, max_length=64)
+    redirect_uris: list[str] = Field(min_length=1, max_length=20)
+    connections: list[str] = Field(default_factory=list, max_length=20)
+
+
+def _app_out(app: App) -> dict[str, Any]:
+    return app.model_dump(exclude={"client_secret_hash"})
+
+
+@routes.post("/admin/v1/apps")
+async def create_app(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    body = await read_json(request, AppCreate)
+    client_id = body.client_id or ids.random_base62(20)
+    if await acct.registry.apps.find_one({"client_id": client_id}, {"_id": 1}):
+        raise Conflict(f"An app with client_id {client_id!r} already exists.")
+    conns = [await acct.registry.connection(c) for c in body.connections]
+    secret = ids.secret_token()
+    app = App(
+        client_id=client_id,
+        name=body.name,
+        client_secret_hash=ids.sha256_hex(secret),
+        redirect_uris=body.redirect_uris,
+        web_origins=body.web_origins or [],
+        created_at=acct.clock.now(),
+    )
+    await acct.registry.save_app(app)
+    for conn in conns:
+        if client_id not in conn.apps:
+            await acct.registry.save_connection(
+                conn.model_copy(update={"apps": [*conn.apps, client_id]})
+            )
+    log.info("app_created", client_id=client_id)
+    # The secret is shown once, here; only its hash is stored.
+    return web.json_response({**_app_out(app), "client_secret": secret}, status=201)
+
+
+@routes.get("/admin/v1/apps")
+async def list_apps(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    out = [
+        _app_out(App.model_validate(d))
+        async for d in acct.registry.apps.find({}, {"_id": 0}).sort("client_id", 1)
+    ]
+    return web.json_response({"apps": out})
+
+
+@routes.get("/admin/v1/apps/{client_id}")
+async def get_app(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    acct.registry.forget()
+    try:
+        return web.json_response(_app_out(await acct.registry.app(request.match_info["client_id"])))
+    except UnknownClient as exc:
+        raise NotFound("No such app.") from exc
+
+
+@routes.patch("/admin/v1/apps/{client_id}")
+async def patch_app(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    body = await read_json(request, AppFields)
+    acct.registry.forget()
+    try:
+        app = await acct.registry.app(request.match_info["client_id"])
+    except UnknownClient as exc:
+        raise NotFound("No such app.") from exc
+    app = app.model_copy(update=body.model_dump(exclude_unset=True))
+    await acct.registry.save_app(app)
+    return web.json_response(_app_out(app))
+
+
+@routes.post("/admin/v1/apps/{client_id}/secret")
+async def rotate_secret(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    acct.registry.forget()
+    try:
+        app = await acct.registry.app(request.match_info["client_id"])
+    except UnknownClient as exc:
+        raise NotFound("No such app.") from exc
+    secret = ids.secret_token()
+    await acct.registry.save_app(
+        app.model_copy(update={"client_secret_hash": ids.sha256_hex(secret)})
+    )
+    log.info("app_secret_rotated", client_id=app.client_id)
+    return web.json_response({"client_id": app.client_id, "client_secret": secret})
+
+
+@routes.delete("/admin/v1/apps/{client_id}")
+async def delete_app(request: web.Request) -> web.Response:
+    acct = _admin(request)
+    cid = request.match_info["client_id"]
+    result = await acct.registry.apps.delete_one({"client_id": cid})
+    if result.deleted_count == 0:
+        raise NotFound("No such app.")
+    await acct.registry.connections.update_many({"apps": cid}, {"$pull": {"apps": cid}})
+    acct.registry.forget()
+    return web.Response(status=204)
+
+
+__all__: list[Literal["routes"]] = ["routes"]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from shared.clock import Clock, SystemClock
+from shared.crypto import SecretBox
+from shared.events import Event, EventType
+from shared.keys import Keys
+from shared.registry import Registry
+from shared.runtime import BUS, MONGO, REDIS, bus_ctx, mongo_ctx, redis_ctx
+from shared.settings import Settings
+from shared.tickets import TicketStore
+from shared.web import health_routes, middlewares
+
+from account import admin, oidc
+from account.codes import CodeStore
+from account.consumers import QUEUE, on_ticket_confirmed
+from account.context import ACCOUNT, Account
+from account.signing import SigningKey
+from account.users import UserStore
+
+
+def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+    async def account_ctx(app: web.Application) -> AsyncIterator[None]:
+        keys = Keys(settings.namespace)
+        db = app[MONGO][settings.mongo_db]
+        acct = Account(
+            settings=settings,
+            clock=clock,
+            tickets=TicketStore(app[REDIS], keys, clock),
+            registry=Registry(db),
+            users=UserStore(db),
+            codes=CodeStore(app[REDIS], keys),
+            signing=SigningKey.load_or_generate(settings.jwt_private_key_file),
+            bus=app[BUS],
+            box=SecretBox(settings.secret_key),
+        )
+        await acct.users.ensure_indexes()
+        await acct.registry.ensure_indexes()
+        app[ACCOUNT] = acct
+
+        async def handle(event: Event) -> None:
+            await on_ticket_confirmed(acct, event)
+
+        # A durable queue shared by all account replicas: each confirmed ticket is handled once.
+        await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], handle)
+        yield
+
+    app.cleanup_ctx.extend(
+        [
+            redis_ctx(settings.redis_url),
+            bus_ctx(settings.amqp_url, settings.namespace),
+            mongo_ctx(settings.mongo_url),
+            account_ctx,
+        ]
+    )
+
+    async def mongo_ready() -> None:
+        await app[MONGO].admin.command("ping")
+
+    async def redis_ready() -> None:
+        await app[REDIS].ping()
+
+    app.router.add_routes(oidc.routes)
+    app.router.add_routes(admin.routes)
+    app.router.add_routes(health_routes("/internal/account", [mongo_ready, redis_ready]))
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    app = web.Application(middlewares=middlewares("account"), client_max_size=512 * 1024)
+    install(app, settings, clock or SystemClock())
+    return app

@@ -1,0 +1,137 @@
+"""Consumes confirmed tickets: resolve the account, issue the code, publish the result."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from shared.events import (
+    Event,
+    LoginBindingRequired,
+    LoginFailed,
+    LoginSucceeded,
+    TicketConfirmed,
+    new_event,
+)
+from shared.tickets import IllegalTransition, TicketStatus
+from shared.tickets.model import Ticket
+
+from account.codes import CodeGrant
+from account.context import Account
+from account.users import Outcome, WeChatIdentity
+from shared import logging
+
+log = logging.get(__name__)
+QUEUE = "account.tickets-confirmed"
+
+
+def with_query(uri: str, params: dict[str, str]) -> str:
+    parts = urlsplit(uri)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+async def on_ticket_confirmed(acct: Account, event: Event) -> None:
+    payload = event.payload
+    assert isinstance(payload, TicketConfirmed)
+    with logging.bound_contextvars(
+        trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id
+    ):
+        ticket = await acct.tickets.get(event.ticket_id)
+        if ticket is None or ticket.status != TicketStatus.CONFIRMED:
+            # Delivered twice, or the ticket is gone: nothing left to do.
+            log.info("confirmed_event_skipped", status=ticket.status.value if ticket else "missing")
+            return
+        conn = await acct.registry.connection(ticket.connection_id)
+        now = acct.clock.now()
+        who = WeChatIdentity(
+            openid=payload.openid,
+            unionid=payload.unionid,
+            phone=ticket.phone or None,
+            nickname=ticket.scanner_nickname or None,
+            avatar_url=ticket.scanner_avatar or None,
+        )
+        result = await acct.users.resolve(conn, who, now)
+        if result.outcome == Outcome.SUCCEEDED:
+            await _succeed(acct, event, ticket, result.user_id, result.created, now)
+        elif result.outcome == Outcome.BINDING_REQUIRED:
+            if await _finish(
+                acct,
+                ticket,
+                TicketStatus.BINDING_REQUIRED,
+                {"reason": result.reason, "finished_at": now},
+            ):
+                await acct.bus.publish(
+                    new_event(
+                        ticket.id,
+                        event.trace_id,
+                        LoginBindingRequired(connection_id=conn.id, client_id=ticket.client_id),
+                        at=now,
+                    )
+                )
+        else:
+            if await _finish(
+                acct, ticket, TicketStatus.FAILED, {"reason": result.reason, "finished_at": now}
+            ):
+                await acct.bus.publish(
+                    new_event(
+                        ticket.id,
+                        event.trace_id,
+                        LoginFailed(
+                            connection_id=conn.id, client_id=ticket.client_id, reason=result.reason
+                        ),
+                        at=now,
+                    )
+                )
+        log.info("login_resolved", outcome=result.outcome.value, created=result.created)
+
+
+async def _succeed(
+    acct: Account, event: Event, ticket: Ticket, user_id: str, created: bool, now: float
+) -> None:
+    code = await acct.codes.issue(
+        CodeGrant(
+            client_id=ticket.client_id,
+            redirect_uri=ticket.redirect_uri,
+            code_challenge=ticket.code_challenge,
+            user_id=user_id,
+            nonce=ticket.nonce,
+            connection_id=ticket.connection_id,
+            ticket_id=ticket.id,
+            auth_time=int(now),
+            trace_id=event.trace_id,
+        )
+    )
+    params = {"code": code}
+    if ticket.state:
+        params["state"] = ticket.state
+    redirect_url = with_query(ticket.redirect_uri, params)
+    if await _finish(
+        acct,
+        ticket,
+        TicketStatus.SUCCEEDED,
+        {"user_id": user_id, "redirect_url": redirect_url, "finished_at": now},
+    ):
+        await acct.bus.publish(
+            new_event(
+                ticket.id,
+                event.trace_id,
+                LoginSucceeded(
+                    connection_id=ticket.connection_id,
+                    client_id=ticket.client_id,
+                    user_id=user_id,
+                    created=created,
+                ),
+                at=now,
+            )
+        )
+
+
+async def _finish(
+    acct: Account, ticket: Ticket, to: TicketStatus, changes: dict[str, object]
+) -> bool:
+    try:
+        await acct.tickets.transition(ticket.id, to, changes=changes)
+    except IllegalTransition:
+        log.info("ticket_already_finished")
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""What every request handler and consumer of this service reaches through the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from shared.bus import Bus
+from shared.clock import Clock
+from shared.crypto import SecretBox
+from shared.registry import Registry
+from shared.settings import Settings
+from shared.tickets import TicketStore
+
+from account.codes import CodeStore
+from account.signing import SigningKey
+from account.users import UserStore
+
+
+@dataclass
+class Account:
+    settings: Settings
+    clock: Clock
+    tickets: TicketStore
+    registry: Registry
+    users: UserStore
+    codes: CodeStore
+    signing: SigningKey
+    bus: Bus
+    box: SecretBox
+
+
+ACCOUNT = web.AppKey("account", Account)

@@ -1,0 +1,119 @@
+"""Users and their WeChat identities in MongoDB, and the connection's account policy.
+
+Hot path for a returning user: one find_one_and_update on identities. A new user costs
+one more insert. Unique indexes make concurrent or repeated logins converge on one account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from shared.registry import Association, Connection, LoginMode
+
+from shared import ids
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    BINDING_REQUIRED = "binding_required"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    outcome: Outcome
+    user_id: str = ""
+    created: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class WeChatIdentity:
+    openid: str
+    unionid: str | None
+    phone: str | None
+    nickname: str | None
+    avatar_url: str | None
+
+
+def new_user_id() -> str:
+    return "u_" + ids.random_base62(20)
+
+
+class UserStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.users = db["users"]
+        self.identities = db["identities"]
+
+    async def ensure_indexes(self) -> None:
+        await self.identities.create_index(
+            [("connection_id", ASCENDING), ("openid", ASCENDING)], unique=True
+        )
+        await self.identities.create_index("unionid", sparse=True)
+        await self.identities.create_index("user_id")
+        await self.users.create_index("phone", sparse=True)
+
+    async def get_user(self, user_id: str) -> dict[str, Any] | None:
+        return await self.users.find_one({"_id": user_id})
+
+    async def resolve(self, conn: Connection, who: WeChatIdentity, now: float) -> Resolution:
+        """Find, bind or create the account for `who` logging in through `conn`."""
+        # 1. This WeChat user has logged in through this connection before.
+        hit = await self.identities.find_one_and_update(
+            {"connection_id": conn.id, "openid": who.openid},
+            {"$set": {"last_login_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if hit:
+            return Resolution(Outcome.SUCCEEDED, hit["user_id"])
+        # 2. The same person (same unionid) is known through another connection.
+        user_id: str | None = None
+        if who.unionid:
+            other = await self.identities.find_one({"unionid": who.unionid})
+            user_id = other["user_id"] if other else None
+        # 3. Field matching: an existing account with the verified phone number.
+        if user_id is None and conn.association == Association.FIELD_MATCHING and who.phone:
+            match = await self.users.find_one({"phone": who.phone}, {"_id": 1})
+            user_id = match["_id"] if match else None
+        if user_id is None and conn.association == Association.ASK_BINDING:
+            return Resolution(Outcome.BINDING_REQUIRED, reason="no_account_bound")
+        if user_id is None and conn.login_mode == LoginMode.LOGIN_ONLY:
+            return Resolution(Outcome.FAILED, reason="account_not_found")
+        created = user_id is None
+        if user_id is None:
+            user_id = new_user_id()
+        try:
+            await self.identities.insert_one(
+                {
+                    "connection_id": conn.id,
+                    "openid": who.openid,
+                    "unionid": who.unionid,
+                    "user_id": user_id,
+                    "created_at": now,
+                    "last_login_at": now,
+                }
+            )
+        except DuplicateKeyError:
+            # A concurrent delivery bound this identity first: use its account.
+            winner = await self.identities.find_one(
+                {"connection_id": conn.id, "openid": who.openid}
+            )
+            assert winner is not None
+            return Resolution(Outcome.SUCCEEDED, winner["user_id"])
+        if created:
+            await self.users.insert_one(
+                {
+                    "_id": user_id,
+                    "created_at": now,
+                    "nickname": who.nickname,
+                    "avatar_url": who.avatar_url,
+                    "phone": who.phone,
+                    "phone_verified": bool(who.phone),
+                }
+            )
+        return Resolution(Outcome.SUCCEEDED, user_id, created=created)

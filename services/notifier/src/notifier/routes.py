@@ -1,0 +1,88 @@
+"""GET /ws/tickets/{id}: the waiting browser's WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+
+from aiohttp import WSMsgType, web
+from shared.errors import Forbidden, Unauthorized
+from shared.events import TicketExpired, new_event
+from shared.tickets import IllegalTransition, TicketNotFound, TicketStatus
+from shared.tickets.model import TERMINAL
+from shared.tickets.view import status_message
+
+from notifier.context import NOTIFIER, Notifier
+from notifier.hub import Subscriber
+from shared import ids, logging
+
+log = logging.get(__name__)
+routes = web.RouteTableDef()
+BINDING_COOKIE = "ml_binding"
+
+
+async def publish_status(n: Notifier, ticket_id: str, subs: list[Subscriber]) -> None:
+    """Read the ticket as it is now and push it to `subs`; close them when it is final."""
+    ticket = await n.tickets.get(ticket_id)
+    if ticket is None:
+        return
+    msg = status_message(ticket, n.clock.now())
+    for sub in subs:
+        await sub.push(msg)
+        if TicketStatus(msg["status"]) in TERMINAL:
+            await sub.ws.close()
+
+
+async def expire_on_time(n: Notifier, ticket_id: str, expires_at: float) -> None:
+    """When the lifetime ends, record the expiry (once, whichever replica wins) and tell."""
+    await n.clock.sleep_until(expires_at)
+    ticket = await n.tickets.get(ticket_id)
+    if ticket is None:
+        return
+    try:
+        await n.tickets.transition(
+            ticket_id, TicketStatus.EXPIRED, changes={"finished_at": n.clock.now()}
+        )
+    except IllegalTransition:
+        pass  # already finished, or another replica recorded it first
+    else:
+        await n.bus.publish(
+            new_event(ticket_id, ticket.trace_id, TicketExpired(connection_id=ticket.connection_id))
+        )
+    await publish_status(n, ticket_id, n.hub.get(ticket_id))
+
+
+@routes.get("/ws/tickets/{ticket:[0-9A-Za-z]{22}}")
+async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
+    n = request.app[NOTIFIER]
+    ticket_id = request.match_info["ticket"]
+    ticket = await n.tickets.get(ticket_id)
+    if ticket is None:
+        raise TicketNotFound()
+    binding = request.cookies.get(BINDING_COOKIE)
+    if not binding:
+        raise Unauthorized("The browser-binding cookie is missing.")
+    if not hmac.compare_digest(ids.sha256_hex(binding), ticket.binding_hash):
+        raise Forbidden("This ticket belongs to another browser.")
+
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024, compress=False)
+    await ws.prepare(request)
+    sub = Subscriber(ws)
+    # Subscribe first, then read: a change between the two is pushed by the event,
+    # and the version check drops whichever copy arrives second.
+    n.hub.add(ticket_id, sub)
+    timer = asyncio.create_task(expire_on_time(n, ticket_id, ticket.expires_at))
+    with logging.bound_contextvars(trace_id=ticket.trace_id, ticket_id=ticket_id):
+        log.debug("browser_subscribed")
+        try:
+            await publish_status(n, ticket_id, [sub])
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                    await ws.send_str("pong")
+        finally:
+            n.hub.remove(ticket_id, sub)
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+    return ws

@@ -1,0 +1,1 @@
+"""qr-issuer: the hosted login page, login tickets and their QR codes."""

@@ -1,0 +1,35 @@
+"""What every request handler of this service reaches through the app."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiohttp import web
+from shared.bus import Bus
+from shared.clock import Clock
+from shared.crypto import SecretBox
+from shared.ratelimit import RateLimiter
+from shared.registry import Registry
+from shared.settings import Settings
+from shared.tickets import TicketStore
+from shared.wechat.client import WeChatClient
+
+from qr_issuer.qr_render import QrRenderer
+
+
+@dataclass
+class Issuer:
+    settings: Settings
+    clock: Clock
+    tickets: TicketStore
+    registry: Registry
+    limiter: RateLimiter
+    bus: Bus
+    wechat: WeChatClient
+    renderer: QrRenderer
+    box: SecretBox
+    executor: ThreadPoolExecutor
+
+
+ISSUER = web.AppKey("qr_issuer", Issuer)

@@ -1,0 +1,194 @@
+"""The ticket API the hosted login page calls."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from shared.errors import AppError, Forbidden, RateLimited, Unauthorized
+from shared.events import TicketIssued, new_event
+from shared.registry import Connection, QrKind
+from shared.tickets import Ticket, TicketNotFound, TicketStatus
+from shared.tickets.view import status_message
+from shared.web import TRACE_ID, client_ip, read_json
+from shared.wxapps import mini_program
+
+from qr_issuer.context import ISSUER, Issuer
+from shared import ids, logging
+
+log = logging.get(__name__)
+routes = web.RouteTableDef()
+
+BINDING_COOKIE = "ml_binding"
+_BINDING_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+TICKET_ID = r"{ticket:[0-9A-Za-z]{22}}"
+
+
+class RedirectUriMismatch(AppError):
+    code = "redirect_uri_mismatch"
+    message = "redirect_uri is not registered for this client; it must match exactly."
+
+
+class ConnectionNotEnabled(AppError):
+    code = "connection_not_enabled"
+    message = "This connection is not enabled for this app."
+
+
+class CreateTicket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=128)
+    redirect_uri: str = Field(min_length=1, max_length=2048)
+    state: str = Field(default="", max_length=512)
+    nonce: str = Field(default="", max_length=256)
+    code_challenge: str = Field(pattern=r"^[A-Za-z0-9_-]{43,128}$")
+    code_challenge_method: Literal["S256"] = "S256"
+    connection: str | None = Field(default=None, max_length=31)
+    mode: Literal["redirect", "popup"] = "redirect"
+
+
+def qr_content(issuer: Issuer, ticket_id: str, conn: Connection) -> str | None:
+    """What the `url` QR encodes: an https link WeChat opens in the mini program."""
+    if conn.qr_kind == QrKind.URL:
+        return f"{issuer.settings.public_url.rstrip('/')}/q/{ticket_id}"
+    return None
+
+
+@routes.post("/api/v1/tickets")
+async def create_ticket(request: web.Request) -> web.Response:
+    issuer = request.app[ISSUER]
+    ip = client_ip(request, issuer.settings.trusted_proxy_hops)
+    await issuer.limiter.hit("ticket-ip", ip, limit=60, per=60)
+    body = await read_json(request, CreateTicket)
+    app = await issuer.registry.app(body.client_id)
+    if body.redirect_uri not in app.redirect_uris:
+        raise RedirectUriMismatch()
+    conns = await issuer.registry.connections_for_app(app.client_id)
+    conn = next((c for c in conns if body.connection in (None, c.id)), None)
+    if conn is None:
+        raise ConnectionNotEnabled()
+
+    # One binding secret per browser: reuse a well-formed cookie, else mint one.
+    binding = request.cookies.get(BINDING_COOKIE, "")
+    if not _BINDING_SHAPE.match(binding):
+        binding = ids.secret_token()
+    now = issuer.clock.now()
+    ticket = Ticket(
+        id=ids.ticket_id(),
+        status=TicketStatus.PENDING,
+        version=1,
+        connection_id=conn.id,
+        client_id=app.client_id,
+        redirect_uri=body.redirect_uri,
+        state=body.state,
+        code_challenge=body.code_challenge,
+        nonce=body.nonce,
+        binding_hash=ids.sha256_hex(binding),
+        created_at=now,
+        expires_at=now + conn.ticket_ttl,
+        trace_id=request[TRACE_ID],
+        pc_ip=ip,
+        pc_user_agent=request.headers.get("User-Agent", "")[:512],
+        mode=body.mode,
+    )
+    await issuer.tickets.create(ticket, issuer.settings.ticket_retention)
+    await issuer.bus.publish(
+        new_event(
+            ticket.id,
+            ticket.trace_id,
+            TicketIssued(
+                connection_id=conn.id, client_id=app.client_id, expires_at=ticket.expires_at
+            ),
+            at=now,
+        )
+    )
+    log.info("ticket_issued", ticket_id=ticket.id, connection_id=conn.id, client_id=app.client_id)
+    resp = web.json_response(
+        {
+            "ticket": ticket.id,
+            "status": ticket.status.value,
+            "expires_at": ticket.expires_at,
+            "connection": {"id": conn.id, "display_name": conn.display_name},
+            "qr": {
+                "kind": conn.qr_kind.value,
+                "image_url": f"/api/v1/tickets/{ticket.id}/qr.png",
+                "content": qr_content(issuer, ticket.id, conn),
+            },
+            "websocket_url": f"/ws/tickets/{ticket.id}",
+            "status_url": f"/api/v1/tickets/{ticket.id}",
+        },
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
+    resp.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=issuer.settings.cookie_secure,
+    )
+    return resp
+
+
+def check_binding(request: web.Request, ticket: Ticket) -> None:
+    """The result of a ticket only ever goes to the browser that created it."""
+    binding = request.cookies.get(BINDING_COOKIE)
+    if not binding:
+        raise Unauthorized("The browser-binding cookie is missing.")
+    if not hmac.compare_digest(ids.sha256_hex(binding), ticket.binding_hash):
+        raise Forbidden("This ticket belongs to another browser.")
+
+
+@routes.get(f"/api/v1/tickets/{TICKET_ID}")
+async def ticket_status(request: web.Request) -> web.Response:
+    """Polling fallback (and the benchmark's baseline): the same message the WebSocket sends."""
+    issuer = request.app[ISSUER]
+    ticket = await issuer.tickets.require(request.match_info["ticket"])
+    check_binding(request, ticket)
+    return web.json_response(
+        status_message(ticket, issuer.clock.now()), headers={"Cache-Control": "no-store"}
+    )
+
+
+@routes.get(f"/api/v1/tickets/{TICKET_ID}/qr.png")
+async def ticket_qr(request: web.Request) -> web.Response:
+    issuer = request.app[ISSUER]
+    ticket = await issuer.tickets.get(request.match_info["ticket"])
+    if ticket is None:
+        raise TicketNotFound()
+    ip = client_ip(request, issuer.settings.trusted_proxy_hops)
+    await issuer.limiter.hit("qr-ip", ip, limit=120, per=60)
+    conn = await issuer.registry.connection(ticket.connection_id)
+    if conn.qr_kind == QrKind.WXACODE:
+        mp = mini_program(conn, issuer.settings, issuer.box)
+        image = await issuer.wechat.get_wxacode_unlimit(
+            mp.appid,
+            mp.secret,
+            scene=ticket.id,
+            page=conn.page,
+            env_version=conn.env_version.value,
+            check_path=conn.env_version.value == "release",
+        )
+        ctype = "image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
+    else:
+        content = qr_content(issuer, ticket.id, conn)
+        assert content is not None
+        try:
+            image = await issuer.renderer.render_png_async(
+                content, conn.logo_png, executor=issuer.executor
+            )
+        except ValueError:
+            # A broken logo must not stop logins: fall back to a plain code.
+            log.warning("qr_logo_invalid", connection_id=conn.id)
+            image = await issuer.renderer.render_png_async(content, None, executor=issuer.executor)
+        ctype = "image/png"
+    return web.Response(
+        body=image, content_type=ctype, headers={"Cache-Control": "private, max-age=600"}
+    )
+
+
+__all__ = ["BINDING_COOKIE", "RateLimited", "check_binding", "routes"]

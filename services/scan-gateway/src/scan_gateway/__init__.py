@@ -1,0 +1,1 @@
+"""scan-gateway: the HTTPS API the mini program calls. Owns WeChat session keys."""

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from shared.clock import Clock, SystemClock
+from shared.crypto import SecretBox
+from shared.keys import Keys
+from shared.ratelimit import RateLimiter
+from shared.registry import Registry
+from shared.runtime import BUS, HTTP, MONGO, REDIS, bus_ctx, http_ctx, mongo_ctx, redis_ctx
+from shared.settings import Settings
+from shared.tickets import TicketStore
+from shared.web import health_routes, middlewares
+from shared.wechat.client import WeChatClient
+
+from scan_gateway import routes
+from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.sessions import SessionStore
+
+
+def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+    async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+        keys = Keys(settings.namespace)
+        redis = app[REDIS]
+        app[GATEWAY] = Gateway(
+            settings=settings,
+            clock=clock,
+            tickets=TicketStore(redis, keys, clock),
+            sessions=SessionStore(redis, keys),
+            registry=Registry(app[MONGO][settings.mongo_db]),
+            limiter=RateLimiter(redis, keys, clock),
+            bus=app[BUS],
+            wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
+            box=SecretBox(settings.secret_key),
+        )
+        yield
+
+    app.cleanup_ctx.extend(
+        [
+            redis_ctx(settings.redis_url),
+            bus_ctx(settings.amqp_url, settings.namespace),
+            mongo_ctx(settings.mongo_url),
+            http_ctx(),
+            gateway_ctx,
+        ]
+    )
+
+    async def redis_ready() -> None:
+        await app[REDIS].ping()
+
+    app.router.add_routes(routes.routes)
+    app.router.add_routes(health_routes("/internal/scan-gateway", [redis_ready]))
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    app = web.Application(middlewares=middlewares("scan-gateway"), client_max_size=64 * 1024)
+    install(app, settings, clock or SystemClock())
+    return app

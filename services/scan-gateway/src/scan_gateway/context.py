@@ -1,0 +1,33 @@
+"""What every request handler of this service reaches through the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from shared.bus import Bus
+from shared.clock import Clock
+from shared.crypto import SecretBox
+from shared.ratelimit import RateLimiter
+from shared.registry import Registry
+from shared.settings import Settings
+from shared.tickets import TicketStore
+from shared.wechat.client import WeChatClient
+
+from scan_gateway.sessions import SessionStore
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    clock: Clock
+    tickets: TicketStore
+    sessions: SessionStore
+    registry: Registry
+    limiter: RateLimiter
+    bus: Bus
+    wechat: WeChatClient
+    box: SecretBox
+
+
+GATEWAY = web.AppKey("scan_gateway", Gateway)

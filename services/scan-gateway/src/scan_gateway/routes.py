@@ -1,0 +1,205 @@
+"""POST /mp/v1/scan, /mp/v1/confirm, /mp/v1/cancel: what the mini program calls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from shared.errors import AppError
+from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
+from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
+from shared.tickets.store import refusal
+from shared.useragent import approximate_place, describe
+from shared.web import client_ip, read_json
+from shared.wxapps import mini_program
+
+from scan_gateway.context import GATEWAY
+from scan_gateway.sessions import ScanSession
+from shared import logging
+
+log = logging.get(__name__)
+routes = web.RouteTableDef()
+
+TICKET = Field(pattern=r"^[0-9A-Za-z]{22}$")
+# Launch scenes where the code was not seen through the phone's camera: a forwarded or
+# saved picture may be an attacker's (QRLJacking), so the phone must warn.
+RISKY_SCENES = {
+    1048: "long_press_image",
+    1049: "album_image",
+    1012: "long_press_image",
+    1013: "album_image",
+}
+
+
+class PhoneRequired(AppError):
+    code = "phone_required"
+    message = "This site needs your phone number to log in."
+
+
+class ScanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = TICKET
+    code: str = Field(min_length=1, max_length=128)
+    launch_scene: int | None = Field(default=None, ge=0, le=99999)
+
+
+class ConfirmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = TICKET
+    session: str = Field(min_length=1, max_length=128)
+    phone_code: str | None = Field(default=None, min_length=1, max_length=128)
+    nickname: str | None = Field(default=None, max_length=64)
+    avatar_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^(https://|data:image/)"
+    )
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = TICKET
+    session: str = Field(min_length=1, max_length=128)
+
+
+async def _live(tickets: TicketStore, ticket_id: str, now: float) -> Ticket:
+    """Refuse early (before spending a WeChat call) when the ticket has lapsed."""
+    ticket = await tickets.require(ticket_id)
+    if ticket.status_at(now) == TicketStatus.EXPIRED:
+        raise TicketExpired()
+    return ticket
+
+
+@routes.post("/mp/v1/scan")
+async def scan(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    ip = client_ip(request, gw.settings.trusted_proxy_hops)
+    await gw.limiter.hit("scan-ip", ip, limit=120, per=60)
+    body = await read_json(request, ScanRequest)
+    now = gw.clock.now()
+    ticket = await _live(gw.tickets, body.ticket, now)
+    if ticket.status != TicketStatus.PENDING:
+        raise refusal("illegal_transition", ticket.status, TicketStatus.SCANNED)
+    conn = await gw.registry.connection(ticket.connection_id)
+    mp = mini_program(conn, gw.settings, gw.box)
+    wx = await gw.wechat.code2session(mp.appid, mp.secret, body.code)
+    await gw.limiter.hit("scan-user", wx.openid, limit=30, per=60)
+    ticket = await gw.tickets.transition(
+        body.ticket,
+        TicketStatus.SCANNED,
+        changes={
+            "scanner_openid": wx.openid,
+            "scanner_unionid": wx.unionid or "",
+            "scanned_at": now,
+        },
+    )
+    session = await gw.sessions.open(
+        ScanSession(ticket=ticket.id, openid=wx.openid, unionid=wx.unionid or "", appid=mp.appid),
+        wx.session_key,
+        ttl=int(ticket.expires_at - now) + 5,
+    )
+    await gw.bus.publish(
+        new_event(
+            ticket.id,
+            ticket.trace_id,
+            TicketScanned(connection_id=conn.id, openid=wx.openid),
+            at=now,
+        )
+    )
+    with logging.bound_contextvars(trace_id=ticket.trace_id):
+        log.info("ticket_scanned", ticket_id=ticket.id, launch_scene=body.launch_scene)
+    risk = RISKY_SCENES.get(body.launch_scene or 0)
+    app = await gw.registry.app(ticket.client_id)
+    return web.json_response(
+        {
+            "ticket": ticket.id,
+            "session": session,
+            "expires_at": ticket.expires_at,
+            "site": {
+                "name": conn.display_name,
+                "app": app.name,
+                "connection": conn.id,
+                "logo_url": f"{gw.settings.issuer}/api/v1/connections/{conn.id}/logo.png"
+                if conn.logo_png
+                else None,
+            },
+            "request": {
+                "ip": ticket.pc_ip,
+                "place": approximate_place(ticket.pc_ip),
+                "browser": describe(ticket.pc_user_agent),
+                "time": datetime.fromtimestamp(ticket.created_at, UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
+            },
+            "phone": {
+                "requested": conn.request_phone or conn.require_phone,
+                "required": conn.require_phone,
+            },
+            "risk": {"warning": risk is not None, "reason": risk},
+        }
+    )
+
+
+@routes.post("/mp/v1/confirm")
+async def confirm(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    body = await read_json(request, ConfirmRequest)
+    session = await gw.sessions.require(body.session, body.ticket)
+    now = gw.clock.now()
+    ticket = await _live(gw.tickets, body.ticket, now)
+    conn = await gw.registry.connection(ticket.connection_id)
+    phone = ""
+    if body.phone_code:
+        mp = mini_program(conn, gw.settings, gw.box)
+        info = await gw.wechat.get_phone_number(
+            mp.appid, mp.secret, body.phone_code, openid=session.openid
+        )
+        phone = info.phone_number
+    if conn.require_phone and not phone:
+        raise PhoneRequired()
+    ticket = await gw.tickets.transition(
+        body.ticket,
+        TicketStatus.CONFIRMED,
+        scanner=session.openid,
+        changes={
+            "phone": phone,
+            "confirmed_at": now,
+            "scanner_nickname": body.nickname or "",
+            "scanner_avatar": body.avatar_url or "",
+        },
+    )
+    await gw.bus.publish(
+        new_event(
+            ticket.id,
+            ticket.trace_id,
+            TicketConfirmed(
+                connection_id=conn.id,
+                client_id=ticket.client_id,
+                openid=session.openid,
+                unionid=session.unionid or None,
+                has_phone=bool(phone),
+            ),
+            at=now,
+        )
+    )
+    with logging.bound_contextvars(trace_id=ticket.trace_id):
+        log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
+    return web.json_response({"ticket": ticket.id, "status": ticket.status.value})
+
+
+@routes.post("/mp/v1/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    body = await read_json(request, CancelRequest)
+    session = await gw.sessions.require(body.session, body.ticket)
+    ticket = await gw.tickets.transition(
+        body.ticket,
+        TicketStatus.CANCELLED,
+        scanner=session.openid,
+        changes={"finished_at": gw.clock.now()},
+    )
+    await gw.bus.publish(
+        new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
+    )
+    with logging.bound_contextvars(trace_id=ticket.trace_id):
+        log.info("ticket_cancelled", ticket_id=ticket.id)
+    return web.json_response({"ticket": ticket.id, "status": ticket.status.value})

@@ -1,0 +1,1 @@
+"""MiniLogin's shared library: the one place services take common code from."""

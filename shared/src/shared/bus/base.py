@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from shared.events import Event
+
+Handler = Callable[[Event], Awaitable[None]]
+
+# A message whose handler keeps failing is redelivered this many times, then dead-lettered.
+DELIVERY_LIMIT = 5
+
+
+class Bus(Protocol):
+    async def publish(self, event: Event) -> None:
+        """Returns once the broker has confirmed the message."""
+        ...
+
+    async def consume(
+        self, queue: str, keys: Sequence[str], handler: Handler, *, exclusive: bool = False
+    ) -> None:
+        """Start delivering events whose type matches one of `keys` (AMQP topic patterns).
+
+        `exclusive=True` gives this process its own transient queue (fan-out to replicas);
+        otherwise `queue` is durable and shared by every replica (work sharing).
+        """
+        ...
+
+    async def dead_letters(self, queue: str) -> list[bytes]:
+        """Drain and return the bodies sitting in `queue`'s dead-letter queue."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def open_bus(url: str, namespace: str) -> Bus:
+    if url.startswith("memory://"):
+        from shared.bus.memory import MemoryBus
+
+        return MemoryBus.shared(url, namespace)
+    from shared.bus.rabbit import RabbitBus
+
+    return await RabbitBus.connect(url, namespace)
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """AMQP topic matching: `*` is one word, `#` zero or more."""
+    p, k = pattern.split("."), key.split(".")
+
+    def match(i: int, j: int) -> bool:
+        if i == len(p):
+            return j == len(k)
+        if p[i] == "#":
+            return any(match(i + 1, jj) for jj in range(j, len(k) + 1))
+        if j == len(k):
+            return False
+        return (p[i] == "*" or p[i] == k[j]) and match(i + 1, j + 1)
+
+    return match(0, 0)

@@ -1,0 +1,185 @@
+"""The RabbitMQ bus (aio-pika): topic exchange, durable quorum queues, publisher confirms,
+manual acks, a delivery limit and a dead-letter queue per work queue, robust reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+
+from shared import logging
+from shared.bus.base import DELIVERY_LIMIT, Handler
+from shared.events import DecodeError, Event, decode, encode
+
+log = logging.get(__name__)
+
+
+class RabbitBus:
+    def __init__(self, connection: AbstractRobustConnection, namespace: str) -> None:
+        self._conn = connection
+        self._ns = namespace
+        self._pub_channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._dlx: AbstractExchange | None = None
+        self._channels: list[AbstractChannel] = []
+        self._declared: list[str] = []
+
+    @classmethod
+    async def connect(cls, url: str, namespace: str) -> RabbitBus:
+        conn = await aio_pika.connect_robust(url, client_properties={"connection_name": namespace})
+        bus = cls(conn, namespace)
+        await bus._setup()
+        return bus
+
+    @property
+    def exchange_name(self) -> str:
+        return f"{self._ns}.events"
+
+    async def _setup(self) -> None:
+        self._pub_channel = await self._conn.channel(publisher_confirms=True)
+        self._exchange = await self._pub_channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self._dlx = await self._pub_channel.declare_exchange(
+            f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
+        )
+
+    async def publish(self, event: Event) -> None:
+        await self.publish_raw(
+            event.routing_key, encode(event), message_id=event.id, trace_id=event.trace_id
+        )
+
+    async def publish_raw(
+        self,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        assert self._exchange is not None
+        msg = aio_pika.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            headers={"trace_id": trace_id} if trace_id else {},
+        )
+        # With publisher confirms, this returns once the broker has taken responsibility.
+        await self._exchange.publish(msg, routing_key=routing_key, mandatory=False)
+
+    async def consume(
+        self, queue: str, keys: Sequence[str], handler: Handler, *, exclusive: bool = False
+    ) -> None:
+        channel = await self._conn.channel()
+        await channel.set_qos(prefetch_count=64)
+        self._channels.append(channel)
+        exchange = await channel.get_exchange(self.exchange_name)
+        if exclusive:
+            q = await channel.declare_queue(
+                f"{self._ns}.{queue}.{id(self):x}.{len(self._channels)}",
+                exclusive=True,
+                auto_delete=True,
+                durable=False,
+            )
+        else:
+            name = f"{self._ns}.{queue}"
+            dlx = await channel.get_exchange(f"{self._ns}.dlx")
+            dead = await channel.declare_queue(
+                f"{name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await dead.bind(dlx, routing_key=name)
+            q = await channel.declare_queue(
+                name,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-dead-letter-exchange": f"{self._ns}.dlx",
+                    "x-dead-letter-routing-key": name,
+                },
+            )
+            self._declared += [name, f"{name}.dead"]
+        for key in keys:
+            await q.bind(exchange, routing_key=key)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._deliver(q.name, message, handler)
+
+        await q.consume(on_message)
+
+    async def _deliver(
+        self, queue: str, message: AbstractIncomingMessage, handler: Handler
+    ) -> None:
+        try:
+            event = decode(message.body)
+        except DecodeError as exc:
+            log.warning("bus_poison_message", queue=queue, error=str(exc))
+            await message.reject(requeue=False)
+            return
+        try:
+            await handler(event)
+        except asyncio.CancelledError:
+            await message.nack(requeue=True)
+            raise
+        except Exception:
+            log.exception(
+                "bus_handler_failed",
+                queue=queue,
+                event_id=event.id,
+                trace_id=event.trace_id,
+                redelivered=message.redelivered,
+            )
+            # Requeued; the quorum queue's delivery limit dead-letters it after DELIVERY_LIMIT.
+            await message.nack(requeue=True)
+        else:
+            await message.ack()
+
+    async def dead_letters(self, queue: str) -> list[bytes]:
+        channel = await self._conn.channel()
+        try:
+            q = await channel.declare_queue(
+                f"{self._ns}.{queue}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            out: list[bytes] = []
+            while (m := await q.get(no_ack=False, fail=False)) is not None:
+                out.append(m.body)
+                await m.ack()
+            return out
+        finally:
+            await channel.close()
+
+    async def delete_everything(self, queues: Sequence[str] = ()) -> None:
+        """Tests only: remove this namespace's work queues (with their dead-letter queues)
+        and exchanges from the broker."""
+        channel = await self._conn.channel()
+        try:
+            names = [
+                *self._declared,
+                *(f"{self._ns}.{q}" for q in queues),
+                *(f"{self._ns}.{q}.dead" for q in queues),
+            ]
+            for name in names:
+                await channel.queue_delete(name)
+            for ex in (self.exchange_name, f"{self._ns}.dlx"):
+                await channel.exchange_delete(ex)
+        finally:
+            await channel.close()
+
+    async def close(self) -> None:
+        for ch in self._channels:
+            if not ch.is_closed:
+                await ch.close()
+        self._channels.clear()
+        await self._conn.close()
+
+    def info(self) -> dict[str, Any]:
+        return {"exchange": self.exchange_name, "queues": list(self._declared)}

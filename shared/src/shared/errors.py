@@ -1,0 +1,77 @@
+"""Typed errors with stable snake_case codes. Views raise these; one middleware renders them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    """An error the caller should see: a stable code, a human message, an HTTP status."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+        self.detail_message = message or self.message
+        self.details = details
+        super().__init__(self.detail_message)
+
+
+class InvalidRequest(AppError):
+    code = "invalid_request"
+    message = "The request body or parameters are invalid."
+
+
+class MalformedJson(AppError):
+    code = "malformed_json"
+    message = "The request body is not valid JSON."
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    message = "Authentication is required."
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    message = "This action is not allowed."
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message = "No such resource."
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    message = "The resource is in a state that does not allow this."
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests; slow down and retry later."
+
+
+class UpstreamError(AppError):
+    status = 502
+    code = "upstream_error"
+    message = "An upstream service failed."
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable."
+
+
+def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details is not None:
+        err["details"] = details
+    return {"error": err}

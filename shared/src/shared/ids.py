@@ -1,0 +1,38 @@
+"""Random identifiers and secrets. Everything unguessable comes from here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import uuid
+
+_BASE62 = string.digits + string.ascii_letters
+
+
+def random_base62(length: int) -> str:
+    """`length` characters from [0-9A-Za-z]: 22 characters carry ~131 bits."""
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def ticket_id() -> str:
+    # Fits WeChat's 32-character `scene` and its character set without escaping.
+    return random_base62(22)
+
+
+def secret_token() -> str:
+    """A bearer secret (browser binding, authorization code, scan session): 256 bits."""
+    return secrets.token_urlsafe(32)
+
+
+def sha256_hex(value: str) -> str:
+    """Secrets are stored hashed, so a leaked Redis dump cannot replay them."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def trace_id() -> str:
+    return uuid.uuid4().hex

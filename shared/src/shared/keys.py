@@ -1,0 +1,29 @@
+"""Every Redis key MiniLogin writes, in one place."""
+
+from __future__ import annotations
+
+
+class Keys:
+    def __init__(self, namespace: str) -> None:
+        self.ns = namespace
+
+    def ticket(self, ticket_id: str) -> str:
+        return f"{self.ns}:ticket:{ticket_id}"
+
+    def scan_session(self, token_hash: str) -> str:
+        return f"{self.ns}:mp-session:{token_hash}"
+
+    def auth_code(self, code_hash: str) -> str:
+        return f"{self.ns}:authcode:{code_hash}"
+
+    def auth_code_used(self, code_hash: str) -> str:
+        return f"{self.ns}:authcode-used:{code_hash}"
+
+    def rate(self, bucket: str, subject: str, window: int) -> str:
+        return f"{self.ns}:rate:{bucket}:{subject}:{window}"
+
+    def seen_event(self, consumer: str, event_id: str) -> str:
+        return f"{self.ns}:seen:{consumer}:{event_id}"
+
+    def wx_prefix(self) -> str:
+        return f"{self.ns}:"

@@ -1,0 +1,152 @@
+"""Connections and apps: the operator's configuration, stored in MongoDB.
+
+The account service owns writes (its admin API); qr-issuer and scan-gateway read through
+`Registry`, which caches each document briefly so the hot path rarely touches MongoDB.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.errors import AppError
+
+CONNECTION_ID = re.compile(r"^[a-z0-9-]{1,31}$")
+
+
+class LoginMode(StrEnum):
+    NORMAL = "normal"
+    LOGIN_ONLY = "login_only"  # never creates accounts
+
+
+class Association(StrEnum):
+    OFF = "off"
+    FIELD_MATCHING = "field_matching"  # bind to an existing account with the same phone
+    ASK_BINDING = "ask_binding"  # ask the user to bind to an existing account
+
+
+class QrKind(StrEnum):
+    URL = "url"
+    WXACODE = "wxacode"
+
+
+class EnvVersion(StrEnum):
+    RELEASE = "release"
+    TRIAL = "trial"
+    DEVELOP = "develop"
+
+
+class Connection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    display_name: str = Field(min_length=1, max_length=64)
+    callback_url: str = Field(default="", max_length=2048)
+    logo_png: bytes | None = None  # PNG shown in the QR centre and to the phone
+    private: bool = False
+    appid: str | None = None
+    app_secret_sealed: str | None = None  # sealed with shared.crypto.SecretBox, never returned
+    login_mode: LoginMode = LoginMode.NORMAL
+    association: Association = Association.OFF
+    qr_kind: QrKind = QrKind.URL
+    page: str = "pages/login/login"
+    env_version: EnvVersion = EnvVersion.RELEASE
+    ticket_ttl: int = Field(default=120, ge=30, le=600)
+    request_phone: bool = False
+    require_phone: bool = False
+    apps: list[str] = Field(default_factory=list)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not CONNECTION_ID.match(v):
+            raise ValueError("lowercase letters, digits and '-', under 32 characters")
+        return v
+
+
+class App(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str
+    name: str
+    client_secret_hash: str  # sha256 hex; the secret itself is shown once at creation
+    redirect_uris: list[str]
+    # Origins a popup may hand its result to with postMessage (exact match).
+    web_origins: list[str] = Field(default_factory=list)
+    created_at: float = 0.0
+
+
+class UnknownClient(AppError):
+    status = 400
+    code = "unknown_client"
+    message = "No app is registered with this client_id."
+
+
+class UnknownConnection(AppError):
+    status = 404
+    code = "unknown_connection"
+    message = "No such connection."
+
+
+class Registry:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
+        self.connections = db["connections"]
+        self.apps = db["apps"]
+        self._ttl = cache_seconds
+        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    async def ensure_indexes(self) -> None:
+        await self.apps.create_index("client_id", unique=True)
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def _cached(self, kind: str, key: str) -> dict[str, Any] | None:
+        hit = self._cache.get((kind, key))
+        now = time.monotonic()
+        if hit and hit[0] > now:
+            doc: dict[str, Any] | None = hit[1]
+            return doc
+        coll = self.connections if kind == "connection" else self.apps
+        field = "_id" if kind == "connection" else "client_id"
+        doc = await coll.find_one({field: key}, {"_id": 0} if kind == "app" else None)
+        self._cache[(kind, key)] = (now + self._ttl, doc)
+        return doc
+
+    async def connection(self, connection_id: str) -> Connection:
+        doc = await self._cached("connection", connection_id)
+        if doc is None:
+            raise UnknownConnection()
+        doc = dict(doc)
+        doc["id"] = doc.pop("_id")
+        return Connection.model_validate(doc)
+
+    async def app(self, client_id: str) -> App:
+        doc = await self._cached("app", client_id)
+        if doc is None:
+            raise UnknownClient()
+        return App.model_validate(doc)
+
+    async def connections_for_app(self, client_id: str) -> list[Connection]:
+        out = []
+        async for doc in self.connections.find({"apps": client_id}).sort("_id", 1):
+            doc["id"] = doc.pop("_id")
+            out.append(Connection.model_validate(doc))
+        return out
+
+    async def save_connection(self, conn: Connection) -> None:
+        doc = conn.model_dump()
+        doc["_id"] = doc.pop("id")
+        await self.connections.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        self._cache.pop(("connection", conn.id), None)
+
+    async def save_app(self, app: App) -> None:
+        await self.apps.replace_one({"client_id": app.client_id}, app.model_dump(), upsert=True)
+        self._cache.pop(("app", app.client_id), None)

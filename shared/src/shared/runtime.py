@@ -1,0 +1,109 @@
+"""What every service's app is made of: resources opened and closed by cleanup contexts,
+kept under typed app keys, and one way to run an app until a signal stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from pymongo import AsyncMongoClient
+
+from shared import logging
+from shared.bus import Bus, open_bus
+from shared.mongo import open_mongo
+from shared.redis import open_redis
+
+T = TypeVar("T")
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+def resource(
+    key: web.AppKey[T], open_: Callable[[], Awaitable[T]], close: Callable[[T], Awaitable[Any]]
+) -> CleanupCtx:
+    """A cleanup context that opens a resource once, stores it under `key`, closes it last.
+
+    If the app already holds `key` (the embedded default shares one), it is left alone."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if key in app:
+            yield
+            return
+        value = await open_()
+        app[key] = value
+        try:
+            yield
+        finally:
+            await close(value)
+
+    return ctx
+
+
+REDIS = web.AppKey("redis", aioredis.Redis)
+BUS = web.AppKey("bus", Bus)  # type: ignore[type-abstract]  # the key holds any Bus implementation
+MONGO = web.AppKey("mongo", AsyncMongoClient)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+
+
+def redis_ctx(url: str) -> CleanupCtx:
+    async def open_() -> aioredis.Redis:
+        return open_redis(url)
+
+    return resource(REDIS, open_, lambda r: r.aclose())
+
+
+def bus_ctx(url: str, namespace: str) -> CleanupCtx:
+    return resource(BUS, lambda: open_bus(url, namespace), lambda b: b.close())
+
+
+def mongo_ctx(url: str) -> CleanupCtx:
+    async def open_() -> AsyncMongoClient[dict[str, Any]]:
+        return open_mongo(url)
+
+    return resource(MONGO, open_, lambda c: c.close())
+
+
+def http_ctx() -> CleanupCtx:
+    async def open_() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3))
+
+    return resource(HTTP, open_, lambda s: s.close())
+
+
+def background(name: str, job: Callable[[web.Application], Awaitable[None]]) -> CleanupCtx:
+    """A task that lives as long as the app: started after resources, cancelled on shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(job(app), name=name)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+async def serve(app: web.Application, host: str, port: int, *, banner: str = "") -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run)."""
+    log = logging.get("runtime")
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
+    await site.start()
+    log.info("listening", host=host, port=port)
+    if banner:
+        print(banner, flush=True)  # noqa: T201  # the one line a person starting it reads
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting_down")
+        await runner.cleanup()

@@ -1,0 +1,101 @@
+"""Settings parsed once from the environment into a frozen value.
+
+Every variable is documented in `deploy/minilogin.env.example`. The `memory://` URLs
+select the embedded default (in-memory bus, fakeredis) used by `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A string that never shows up in repr, str or logs."""
+
+    _value: str = field(repr=False)
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+# Development-only defaults; `deploy/` production profiles must override them.
+DEV_SECRET_KEY = "bWluaWxvZ2luLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="
+DEV_WX_APPID = "wx5eb1d2c3a4f60789"
+DEV_WX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+DEV_ADMIN_TOKEN = "dev-admin-token"
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_db: str = "minilogin"
+    # Namespace for Redis keys, the exchange and queues: lets tests and tenants share servers.
+    namespace: str = "ml"
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    wx_api_base: str = "https://api.weixin.qq.com"
+    wx_appid: str = DEV_WX_APPID
+    wx_secret: Secret = Secret(DEV_WX_SECRET)
+    secret_key: Secret = Secret(DEV_SECRET_KEY)
+    admin_token: Secret = Secret(DEV_ADMIN_TOKEN)
+    jwt_private_key_file: str = ""
+    ticket_ttl: int = 120
+    ticket_retention: int = 300
+    trusted_proxy_hops: int = 0
+    cookie_secure: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Shown on the hosted login page in development so a person can "scan" without a phone.
+    dev_phone_simulator_url: str = ""
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+
+        def s(name: str, default: str) -> str:
+            return env.get(f"ML_{name}", default)
+
+        d = cls()
+        values: dict[str, object] = {
+            "redis_url": s("REDIS_URL", d.redis_url),
+            "amqp_url": s("AMQP_URL", d.amqp_url),
+            "mongo_url": env.get("MONGO_URL", s("MONGO_URL", d.mongo_url)),
+            "mongo_db": s("MONGO_DB", d.mongo_db),
+            "namespace": s("NAMESPACE", d.namespace),
+            "public_url": s("PUBLIC_URL", d.public_url),
+            "host": s("HOST", d.host),
+            "port": int(s("PORT", str(d.port))),
+            "wx_api_base": s("WX_API_BASE", d.wx_api_base),
+            "wx_appid": s("WX_APPID", d.wx_appid),
+            "wx_secret": Secret(s("WX_SECRET", d.wx_secret.get())),
+            "secret_key": Secret(s("SECRET_KEY", d.secret_key.get())),
+            "admin_token": Secret(s("ADMIN_TOKEN", d.admin_token.get())),
+            "jwt_private_key_file": s("JWT_PRIVATE_KEY_FILE", ""),
+            "ticket_ttl": int(s("TICKET_TTL", str(d.ticket_ttl))),
+            "ticket_retention": int(s("TICKET_RETENTION", str(d.ticket_retention))),
+            "trusted_proxy_hops": int(s("TRUSTED_PROXY_HOPS", "0")),
+            "cookie_secure": s("COOKIE_SECURE", "") in ("1", "true", "yes"),
+            "log_level": s("LOG_LEVEL", d.log_level),
+            "log_json": s("LOG_JSON", "1") in ("1", "true", "yes"),
+            "dev_phone_simulator_url": s("DEV_PHONE_SIMULATOR_URL", ""),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]  # values are typed per field above

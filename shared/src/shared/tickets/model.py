@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    PENDING = "pending"
+    SCANNED = "scanned"
+    CONFIRMED = "confirmed"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    BINDING_REQUIRED = "binding_required"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = TicketStatus
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    S.PENDING: frozenset({S.SCANNED, S.CANCELLED, S.EXPIRED}),
+    S.SCANNED: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED}),
+    S.CONFIRMED: frozenset({S.SUCCEEDED, S.FAILED, S.BINDING_REQUIRED}),
+}
+TERMINAL = frozenset({S.SUCCEEDED, S.FAILED, S.BINDING_REQUIRED, S.CANCELLED, S.EXPIRED})
+# States a ticket leaves by expiring when its lifetime ends.
+EXPIRABLE = frozenset({S.PENDING, S.SCANNED})
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    status: TicketStatus
+    version: int
+    connection_id: str
+    client_id: str
+    redirect_uri: str
+    state: str
+    code_challenge: str
+    nonce: str
+    binding_hash: str
+    created_at: float
+    expires_at: float
+    trace_id: str
+    pc_ip: str = ""
+    pc_user_agent: str = ""
+    mode: str = "redirect"
+    scanner_openid: str = ""
+    scanner_unionid: str = ""
+    scanner_nickname: str = ""
+    scanner_avatar: str = ""
+    scanned_at: float = 0.0
+    phone: str = ""
+    confirmed_at: float = 0.0
+    user_id: str = ""
+    redirect_url: str = ""
+    reason: str = ""
+    finished_at: float = 0.0
+
+    def status_at(self, now: float) -> TicketStatus:
+        """What the ticket is at `now`: a pending or scanned ticket past its lifetime is expired
+        even before anyone has recorded the transition."""
+        if self.status in EXPIRABLE and now >= self.expires_at:
+            return S.EXPIRED
+        return self.status
+
+    def to_redis(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_redis(cls, raw: dict[str, str]) -> Ticket:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            v = raw[f.name]
+            if f.type == "int":
+                values[f.name] = int(v)
+            elif f.type == "float":
+                values[f.name] = float(v)
+            elif f.name == "status":
+                values[f.name] = TicketStatus(v)
+            else:
+                values[f.name] = v
+        return cls(**values)  # type: ignore[arg-type]  # types converted per field above
+
+    def with_changes(self, **changes: object) -> Ticket:
+        return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace is untyped

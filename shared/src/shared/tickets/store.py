@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from shared.clock import Clock
+from shared.errors import AppError
+from shared.keys import Keys
+from shared.tickets.errors import (
+    IllegalTransition,
+    NotScanner,
+    TicketAlreadyScanned,
+    TicketCancelled,
+    TicketExpired,
+    TicketNotFound,
+)
+from shared.tickets.model import TRANSITIONS, Ticket, TicketStatus
+
+_SCRIPT = resources.files("shared.tickets").joinpath("transition.lua").read_text()
+
+
+def refusal(code: str, current: str, target: TicketStatus) -> AppError:
+    """The most useful error for a refused transition, given where the ticket is."""
+    if code == "ticket_not_found":
+        return TicketNotFound()
+    if code == "not_scanner":
+        return NotScanner()
+    if code == "ticket_expired" or current == TicketStatus.EXPIRED:
+        return TicketExpired()
+    if current == TicketStatus.CANCELLED:
+        return TicketCancelled()
+    if target == TicketStatus.SCANNED and current != TicketStatus.PENDING:
+        return TicketAlreadyScanned()
+    return IllegalTransition(f"The login ticket is {current}; it cannot become {target}.")
+
+
+class TicketStore:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, clock: Clock) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._clock = clock
+        self._transition = redis.register_script(_SCRIPT)
+
+    async def create(self, ticket: Ticket, retention: int) -> None:
+        """Store a new ticket; it stays readable `retention` seconds after its lifetime ends."""
+        key = self._keys.ticket(ticket.id)
+        ttl_ms = int((ticket.expires_at - self._clock.now() + retention) * 1000)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=ticket.to_redis())
+            pipe.pexpire(key, max(ttl_ms, 1))
+            await pipe.execute()
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        raw = await self._redis.hgetall(self._keys.ticket(ticket_id))
+        return Ticket.from_redis(raw) if raw else None
+
+    async def require(self, ticket_id: str) -> Ticket:
+        ticket = await self.get(ticket_id)
+        if ticket is None:
+            raise TicketNotFound()
+        return ticket
+
+    async def transition(
+        self,
+        ticket_id: str,
+        to: TicketStatus,
+        *,
+        scanner: str = "",
+        changes: dict[str, Any] | None = None,
+    ) -> Ticket:
+        """Move the ticket to `to` if that is legal now; raise the refusal otherwise.
+
+        `scanner` set: only the WeChat user who scanned may make this move.
+        """
+        sources = [s for s, targets in TRANSITIONS.items() if to in targets]
+        args: list[str] = [
+            repr(self._clock.now()),
+            "," + ",".join(sources) + ",",
+            to.value,
+            scanner,
+        ]
+        for k, v in (changes or {}).items():
+            args += [k, str(v)]
+        result = await self._transition(keys=[self._keys.ticket(ticket_id)], args=args)
+        if len(result) == 3 and result[0] == "err":  # a hash always has an even length
+            raise refusal(result[1], result[2], to)
+        flat = list(result)
+        return Ticket.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))

@@ -1,0 +1,181 @@
+"""aiohttp plumbing every service shares: error rendering, trace ids, body validation,
+client address, health, readiness and metrics routes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
+
+from shared import ids, logging
+from shared.errors import AppError, InvalidRequest, MalformedJson, NotFound, error_body
+
+log = logging.get(__name__)
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+TRACE_HEADER = "X-Trace-Id"
+REQUEST_ID = web.RequestKey("request_id", str)
+TRACE_ID = web.RequestKey("trace_id", str)
+
+HTTP_REQUESTS = Counter(
+    "minilogin_http_requests_total", "HTTP requests", ["service", "route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "minilogin_http_request_seconds",
+    "HTTP request latency",
+    ["service", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+def middlewares(service: str, *, oauth_prefix: str = "/oauth/") -> list[Any]:
+    @web.middleware
+    async def context(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = ids.trace_id()[:16]
+        trace = request.headers.get(TRACE_HEADER, "")[:64] or ids.trace_id()
+        request[REQUEST_ID] = request_id
+        request[TRACE_ID] = trace
+        started = time.perf_counter()
+        status = 500
+        with logging.bound_contextvars(request_id=request_id, trace_id=trace):
+            try:
+                resp = await _render_errors(request, handler, request_id, oauth_prefix)
+                status = resp.status
+                return resp
+            finally:
+                route = _route_name(request)
+                HTTP_REQUESTS.labels(service, route, request.method, str(status)).inc()
+                HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - started)
+
+    return [context]
+
+
+async def _render_errors(
+    request: web.Request, handler: Handler, request_id: str, oauth_prefix: str
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except AppError as err:
+        return error_response(request, err, oauth=request.path.startswith(oauth_prefix))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status, "http_error"
+        )
+        message = exc.reason or "HTTP error"
+        resp = web.json_response(error_body(code, message, request_id), status=exc.status)
+        if exc.status == 405 and "Allow" in exc.headers:
+            resp.headers["Allow"] = exc.headers["Allow"]
+        return resp
+    except Exception:
+        log.exception("unhandled_error", path=request.path)
+        return web.json_response(
+            error_body("internal_error", "Something went wrong on our side.", request_id),
+            status=500,
+        )
+
+
+def error_response(request: web.Request, err: AppError, *, oauth: bool = False) -> web.Response:
+    rid = request.get(REQUEST_ID, "")
+    if err.status >= 500:
+        log.error("request_failed", code=err.code, status=err.status)
+    else:
+        log.info("request_refused", code=err.code, status=err.status)
+    if oauth:
+        # RFC 6749 section 5.2 shape, which every OAuth client library parses.
+        body: dict[str, Any] = {
+            "error": err.code,
+            "error_description": err.detail_message,
+            "request_id": rid,
+        }
+    else:
+        body = error_body(err.code, err.detail_message, rid, err.details)
+    headers = {"Cache-Control": "no-store"}
+    if err.status == 401 and oauth:
+        headers["WWW-Authenticate"] = 'Basic realm="minilogin"'
+    return web.json_response(body, status=err.status, headers=headers)
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Parse the body as JSON into `model`; unknown fields and wrong types are refused."""
+    raw = await request.read()
+    if not raw:
+        raise MalformedJson("The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson() from exc
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        first = problems[0]
+        raise InvalidRequest(f"{first['field']}: {first['problem']}", details=problems) from exc
+
+
+def client_ip(request: web.Request, trusted_hops: int) -> str:
+    """The browser's address. Behind `trusted_hops` proxies, take that many from the right of
+    X-Forwarded-For; never trust the header when no proxy is configured."""
+    if trusted_hops > 0:
+        chain = [
+            p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()
+        ]
+        if len(chain) >= trusted_hops:
+            return chain[-trusted_hops]
+    return request.remote or ""
+
+
+async def not_found(_: web.Request) -> web.Response:
+    raise NotFound()
+
+
+Probe = Callable[[], Awaitable[None]]
+
+
+def health_routes(prefix: str, readiness: list[Probe]) -> list[web.RouteDef]:
+    """`{prefix}/healthz` says the process runs; `{prefix}/readyz` checks its dependencies."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(request: web.Request) -> web.Response:
+        failures = []
+        for probe in readiness:
+            try:
+                await probe()
+            except Exception as exc:
+                failures.append(f"{probe.__name__}: {type(exc).__name__}")
+        status = 200 if not failures else 503
+        return web.json_response(
+            {"status": "ok" if not failures else "unavailable", "failures": failures}, status=status
+        )
+
+    async def metrics(_: web.Request) -> web.Response:
+        resp = web.Response(body=generate_latest())
+        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return resp
+
+    return [
+        web.get(f"{prefix}/healthz", healthz),
+        web.get(f"{prefix}/readyz", readyz),
+        web.get(f"{prefix}/metrics", metrics),
+    ]

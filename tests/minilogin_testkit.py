@@ -1,0 +1,285 @@
+"""Whole MiniLogin stacks for tests, and the two clients that use them: a PC browser and a
+phone. `embedded` is `make run`'s topology; `real` runs each service as its own app over
+the real RabbitMQ, Redis and MongoDB wire server, with two notifier replicas."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import account.app
+import aiohttp
+import jwt
+import notifier.app
+import qr_issuer.app
+import redis.asyncio as aioredis
+import scan_gateway.app
+from account.consumers import QUEUE
+from aiohttp import web
+from aiohttp.test_utils import TestServer, unused_port
+from devstack.embedded import build_app
+from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
+from pymongo import AsyncMongoClient
+from shared.bus import Bus, open_bus
+from shared.clock import Clock
+from shared.keys import Keys
+from shared.redis import open_redis
+from shared.registry import Registry
+from shared.settings import Settings
+from shared.tickets import TicketStore
+from wechat_sandbox.app import create_app as create_sandbox
+
+REAL_REDIS = "redis://127.0.0.1:6379/0"
+REAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+SANDBOX_APPID = "wx5eb1d2c3a4f60789"
+ROUTES = {
+    "/api/": "qr-issuer",
+    "/login": "qr-issuer",
+    "/q/": "qr-issuer",
+    "/mp/": "scan-gateway",
+    "/oauth/": "account",
+    "/.well-known/": "account",
+    "/admin/": "account",
+    "/ws/": "notifier",
+    "/demo/": "qr-issuer",
+}
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
+class Stack:
+    kind: str
+    settings: Settings
+    clock: Clock
+    base: dict[str, str]
+    notifiers: list[str]
+    sandbox_url: str
+    http: aiohttp.ClientSession
+    redis: aioredis.Redis
+    bus: Bus
+    mongo: AsyncMongoClient[dict[str, Any]]
+    browsers: list[Browser] = field(default_factory=list)
+
+    @property
+    def public(self) -> str:
+        return self.settings.issuer
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public}/demo/callback"
+
+    @property
+    def tickets(self) -> TicketStore:
+        return TicketStore(self.redis, Keys(self.settings.namespace), self.clock)
+
+    @property
+    def db(self) -> Any:
+        return self.mongo[self.settings.mongo_db]
+
+    def url(self, path: str) -> str:
+        service = next(s for prefix, s in ROUTES.items() if path.startswith(prefix))
+        return self.base[service] + path
+
+    def browser(self) -> Browser:
+        b = Browser(self, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+        self.browsers.append(b)
+        return b
+
+    async def users(self) -> list[dict[str, Any]]:
+        async with self.http.get(f"{self.sandbox_url}/__sandbox/users") as r:
+            users: list[dict[str, Any]] = (await r.json())["users"]
+            return users
+
+    async def login_code(self, openid: str, appid: str = SANDBOX_APPID) -> str:
+        async with self.http.post(
+            f"{self.sandbox_url}/__sandbox/login-code", json={"appid": appid, "openid": openid}
+        ) as r:
+            assert r.status == 200, await r.text()
+            code: str = (await r.json())["code"]
+            return code
+
+    async def phone_code(self, openid: str, appid: str = SANDBOX_APPID) -> str:
+        async with self.http.post(
+            f"{self.sandbox_url}/__sandbox/phone-code", json={"appid": appid, "openid": openid}
+        ) as r:
+            assert r.status == 200, await r.text()
+            code: str = (await r.json())["code"]
+            return code
+
+    async def post(self, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
+        async with self.http.post(self.url(path), json=body, **kw) as r:
+            return r.status, await r.json()
+
+    async def scan(self, ticket: str, openid: str, **extra: Any) -> tuple[int, Any]:
+        code = await self.login_code(openid)
+        return await self.post("/mp/v1/scan", {"ticket": ticket, "code": code, **extra})
+
+    async def exchange(
+        self,
+        code: str,
+        verifier: str,
+        *,
+        redirect_uri: str | None = None,
+        secret: str = DEMO_CLIENT_SECRET,
+    ) -> tuple[int, Any]:
+        async with self.http.post(
+            self.url("/oauth/token"),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": redirect_uri or self.redirect_uri,
+            },
+            headers={"Authorization": aiohttp.encode_basic_auth(DEMO_CLIENT_ID, secret)},
+        ) as r:
+            return r.status, await r.json()
+
+    async def verify_id_token(self, token: str) -> dict[str, Any]:
+        async with self.http.get(self.url("/.well-known/jwks.json")) as r:
+            jwks = await r.json()
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = next(k for k in jwks["keys"] if k["kid"] == kid)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            jwt.PyJWK(key).key,
+            algorithms=["RS256"],
+            audience=DEMO_CLIENT_ID,
+            issuer=self.public,
+        )
+        return claims
+
+
+@dataclass
+class Browser:
+    stack: Stack
+    session: aiohttp.ClientSession
+
+    async def create_ticket(self, **overrides: Any) -> tuple[int, dict[str, Any], str]:
+        verifier, challenge = pkce()
+        body = {
+            "client_id": DEMO_CLIENT_ID,
+            "redirect_uri": self.stack.redirect_uri,
+            "state": "st-" + secrets.token_hex(4),
+            "nonce": "n-" + secrets.token_hex(4),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **overrides,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        async with self.session.post(self.stack.url("/api/v1/tickets"), json=body) as r:
+            return r.status, await r.json(), verifier
+
+    async def ticket(self) -> tuple[dict[str, Any], str]:
+        status, body, verifier = await self.create_ticket()
+        assert status == 201, body
+        return body, verifier
+
+    @contextlib.asynccontextmanager
+    async def socket(
+        self, ticket: str, replica: int = 0
+    ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        url = self.stack.notifiers[replica].replace("http", "ws", 1) + f"/ws/tickets/{ticket}"
+        async with self.session.ws_connect(url) as ws:
+            yield ws
+
+
+async def next_status(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5) -> dict[str, Any]:
+    msg = await ws.receive_json(timeout=timeout)
+    assert msg["type"] == "status", msg
+    return msg  # type: ignore[no-any-return]  # JSON object from the server
+
+
+async def wait_for_status(
+    ws: aiohttp.ClientWebSocketResponse, status: str, timeout: float = 5
+) -> dict[str, Any]:
+    while True:
+        msg = await next_status(ws, timeout)
+        if msg["status"] == status:
+            return msg
+
+
+def code_from(redirect_url: str) -> tuple[str, str]:
+    q = parse_qs(urlsplit(redirect_url).query)
+    return q["code"][0], q.get("state", [""])[0]
+
+
+async def _serve(app: web.Application, port: int) -> TestServer:
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    return server
+
+
+@contextlib.asynccontextmanager
+async def start_stack(
+    kind: str, mongo_url: str, namespace: str, clock: Clock
+) -> AsyncIterator[Stack]:
+    ports = {
+        name: unused_port()
+        for name in ("qr-issuer", "scan-gateway", "account", "notifier", "notifier-2", "sandbox")
+    }
+    sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
+    real = kind == "real"
+    settings = Settings(
+        redis_url=REAL_REDIS if real else f"memory://{namespace}",
+        amqp_url=REAL_AMQP if real else f"memory://{namespace}",
+        mongo_url=mongo_url,
+        mongo_db=namespace,
+        namespace=namespace,
+        public_url=f"http://127.0.0.1:{ports['qr-issuer']}",
+        wx_api_base=sandbox_url,
+        log_json=True,
+        log_level="WARNING",
+    )
+    servers = [await _serve(create_sandbox(clock=clock), ports["sandbox"])]
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    await seed_demo(Registry(mongo[namespace]), settings.public_url, clock.now())
+    if real:
+        factories = {
+            "qr-issuer": qr_issuer.app.create_app,
+            "scan-gateway": scan_gateway.app.create_app,
+            "account": account.app.create_app,
+            "notifier": notifier.app.create_app,
+            "notifier-2": notifier.app.create_app,
+        }
+        for name, factory in factories.items():
+            servers.append(await _serve(factory(settings, clock), ports[name]))
+        base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        notifiers = [base["notifier"], base["notifier-2"]]
+    else:
+        app = build_app(settings, clock, sandbox_url=sandbox_url)
+        servers.append(await _serve(app, ports["qr-issuer"]))
+        one = settings.public_url
+        base = dict.fromkeys(ports, one)
+        notifiers = [one]
+    redis = open_redis(settings.redis_url)
+    bus = await open_bus(settings.amqp_url, namespace)
+    http = aiohttp.ClientSession()
+    stack = Stack(kind, settings, clock, base, notifiers, sandbox_url, http, redis, bus, mongo)
+    try:
+        yield stack
+    finally:
+        for b in stack.browsers:
+            await b.session.close()
+        await http.close()
+        for server in reversed(servers):
+            await server.close()
+        if real:
+            keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+            if keys:
+                await redis.delete(*keys)
+            await bus.delete_everything([QUEUE])  # type: ignore[attr-defined]  # RabbitBus here
+        await bus.close()
+        await redis.aclose()
+        await mongo.drop_database(namespace)
+        await mongo.close()
