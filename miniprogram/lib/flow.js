@@ -1,0 +1,583 @@
+'use strict';
+// The login page's behaviour, independent of the page object.
+//
+//   const flow = createLoginFlow({wx, config, now, onChange});
+//   flow.start(query);            // Page.onLoad(query)
+//   flow.setAcknowledged(true);   // the "my own computer" checkbox
+//   flow.onPhoneNumber(e.detail); // <button open-type="getPhoneNumber">
+//   flow.onChooseAvatar(e.detail) / flow.setNickname(value)
+//   flow.confirm() / flow.cancel() / flow.rescan() / flow.retry() / flow.close()
+//   flow.abandon();               // Page.onUnload
+//
+// Phases: starting -> idle (opened without a login code)
+//         starting -> checking -> review -> confirming -> done
+//                                    -> cancelling -> cancelled
+//         any step can end in `error`, which names its ways out.
+// Every state change calls onChange(view), `view` being plain data for setData.
+// All methods return promises that never reject.
+
+const ticketLib = require('./ticket');
+const sceneLib = require('./scene');
+const gatewayLib = require('./gateway');
+const i18n = require('./i18n');
+const errors = require('./errors');
+const configLib = require('./config');
+const format = require('./format');
+
+const PHONE_QUOTA_ERRNO = 1400001;
+const NICKNAME_MAX = 32;
+
+// After these errors the scan session is gone; nothing is left to cancel.
+const SESSION_DEAD = {
+  ticket_not_found: true,
+  ticket_expired: true,
+  ticket_already_scanned: true,
+  ticket_cancelled: true,
+  illegal_transition: true,
+  not_scanner: true,
+  invalid_session: true,
+  wechat_code_blocked: true,
+};
+
+// Confirm errors after which the user must tap the phone button again
+// (confirm carries no wx.login code, so an invalid code is the phone code).
+const PHONE_AGAIN = { wechat_invalid_code: true, phone_required: true };
+
+// Server risk reasons that repeat what the launch scene already told us.
+const SCENE_REASONS = { long_press_image: true, album_image: true };
+
+function noop() {}
+
+function callWx(wx, name, args) {
+  if (wx && typeof wx[name] === 'function') {
+    try {
+      return wx[name](args);
+    } catch (e) {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+// wx.login as a promise resolving to the code.
+function wxLogin(wx, timeout) {
+  return new Promise(function (resolve, reject) {
+    try {
+      wx.login({
+        timeout: timeout,
+        success: function (res) {
+          if (res && typeof res.code === 'string' && res.code !== '') resolve(res.code);
+          else reject(new Error('wx.login returned no code'));
+        },
+        fail: function (err) {
+          reject(new Error((err && err.errMsg) || 'wx.login failed'));
+        },
+      });
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
+function wxScanCode(wx) {
+  return new Promise(function (resolve) {
+    try {
+      wx.scanCode({
+        onlyFromCamera: true,
+        scanType: ['wxCode', 'qrCode'],
+        success: function (res) {
+          resolve({ ok: true, res: res });
+        },
+        fail: function (err) {
+          resolve({ ok: false, errMsg: (err && err.errMsg) || '' });
+        },
+      });
+    } catch (e) {
+      resolve({ ok: false, errMsg: String(e && e.message) });
+    }
+  });
+}
+
+function wxUploadFile(wx, opts) {
+  return new Promise(function (resolve) {
+    try {
+      wx.uploadFile({
+        url: opts.url,
+        filePath: opts.filePath,
+        name: 'avatar',
+        formData: opts.formData,
+        timeout: opts.timeout,
+        success: function (res) {
+          let body = null;
+          try {
+            body = typeof res.data === 'string' ? JSON.parse(res.data) : res.data;
+          } catch (e) {
+            body = null;
+          }
+          const ok = res && res.statusCode >= 200 && res.statusCode < 300;
+          const url = ok && body && typeof body.url === 'string' && /^https:\/\/\S{1,2000}$/.test(body.url) ? body.url : null;
+          resolve(url);
+        },
+        fail: function () {
+          resolve(null);
+        },
+      });
+    } catch (e) {
+      resolve(null);
+    }
+  });
+}
+
+function createLoginFlow(opts) {
+  const o = opts || {};
+  const wx = o.wx;
+  const now = typeof o.now === 'function' ? o.now : Date.now;
+  const onChange = typeof o.onChange === 'function' ? o.onChange : noop;
+  const tzOffsetMinutes = typeof o.tzOffsetMinutes === 'number' ? o.tzOffsetMinutes : undefined;
+  const normalized = configLib.normalizeConfig(o.config);
+  const cfg = normalized.config;
+  const lang = pickLang();
+  const gateway = o.gateway || gatewayLib.createGateway({
+    wx: wx,
+    baseUrl: cfg.gatewayBaseUrl,
+    timeoutMs: cfg.requestTimeoutMs,
+    lang: lang,
+    allowInsecureHttp: cfg.allowInsecureHttp,
+  });
+  const parseOptions = { prefixes: cfg.qrUrlPrefixes, allowHttp: cfg.allowInsecureHttp };
+
+  const state = {
+    phase: 'starting',
+    ticket: null,
+    kind: null,
+    scancodeTime: null,
+    parseReason: null,
+    launch: sceneLib.classifyScene(null),
+    scan: null,
+    sessionLive: false,
+    ack: false,
+    phone: { code: null, status: 'none', errMsg: null },
+    profile: { nickname: '', avatarPath: '' },
+    error: null,
+  };
+  // Bumped whenever a new attempt starts; answers for older attempts are dropped.
+  let generation = 0;
+
+  function pickLang() {
+    return i18n.pickLanguage(wx, cfg);
+  }
+
+  function tr(key, params) {
+    return i18n.t(lang, key, params);
+  }
+
+  function emit() {
+    try {
+      onChange(view());
+    } catch (e) {
+      // a failing page callback must not break the flow
+    }
+  }
+
+  function siteName() {
+    return state.scan ? state.scan.site.name : '';
+  }
+
+  function setError(code, step, err) {
+    const e = err || {};
+    state.phase = 'error';
+    state.error = {
+      code: code,
+      step: step,
+      retryAfter: typeof e.retryAfter === 'number' ? e.retryAfter : null,
+      requestId: typeof e.requestId === 'string' ? e.requestId : null,
+    };
+    if (SESSION_DEAD[code]) state.sessionLive = false;
+    emit();
+  }
+
+  function needsAck() {
+    return state.launch.risky || !!(state.scan && state.scan.risk.warning);
+  }
+
+  function phoneBlocks() {
+    return !!(state.scan && state.scan.phone.required && !state.phone.code);
+  }
+
+  function canConfirm() {
+    return state.phase === 'review' && (!needsAck() || state.ack) && !phoneBlocks();
+  }
+
+  // Best-effort cancel of a scanned ticket we are walking away from.
+  function releaseSession() {
+    if (!state.sessionLive || !state.scan) return Promise.resolve();
+    state.sessionLive = false;
+    return gateway.cancel(state.scan.ticket, state.scan.session).then(noop, noop);
+  }
+
+  function resetForTicket(parsed, launch) {
+    state.ticket = parsed.ticket;
+    state.kind = parsed.kind;
+    state.scancodeTime = parsed.scancodeTime === undefined ? null : parsed.scancodeTime;
+    state.parseReason = null;
+    state.launch = launch;
+    state.scan = null;
+    state.sessionLive = false;
+    state.ack = false;
+    state.phone = { code: null, status: 'none', errMsg: null };
+    state.profile = { nickname: '', avatarPath: '' };
+    state.error = null;
+  }
+
+  async function doScan() {
+    const gen = ++generation;
+    state.phase = 'checking';
+    state.error = null;
+    emit();
+    let code;
+    try {
+      code = await wxLogin(wx, cfg.requestTimeoutMs);
+    } catch (e) {
+      if (gen === generation) setError('wx_login_failed', 'scan');
+      return;
+    }
+    if (gen !== generation) return;
+    let scan;
+    try {
+      scan = await gateway.scan(state.ticket, code, state.launch.scene);
+    } catch (e) {
+      if (gen === generation) setError((e && e.code) || 'unknown', 'scan', e);
+      return;
+    }
+    if (gen !== generation) {
+      // Superseded while waiting: do not leave that scan hanging on the PC.
+      gateway.cancel(scan.ticket, scan.session).then(noop, noop);
+      return;
+    }
+    state.scan = scan;
+    state.sessionLive = true;
+    state.phase = 'review';
+    emit();
+  }
+
+  async function start(query) {
+    callWx(wx, 'hideShareMenu', { menus: ['shareAppMessage', 'shareTimeline'] });
+    callWx(wx, 'setNavigationBarTitle', { title: tr('title') });
+    state.launch = sceneLib.classifyScene(sceneLib.readLaunchScene(wx));
+    if (normalized.problems.length) {
+      setError('config_error', 'start');
+      return;
+    }
+    const parsed = ticketLib.parseLaunchQuery(query, parseOptions);
+    if (!parsed.ok) {
+      state.parseReason = parsed.reason;
+      if (parsed.kind === 'unknown' && parsed.reason === 'missing') {
+        state.phase = 'idle';
+        emit();
+      } else {
+        setError('invalid_qr', 'start');
+      }
+      return;
+    }
+    resetForTicket(parsed, state.launch);
+    await doScan();
+  }
+
+  function setAcknowledged(value) {
+    state.ack = value === true;
+    emit();
+  }
+
+  async function onPhoneNumber(detail) {
+    if (state.phase !== 'review' || !state.scan || !state.scan.phone.requested) return;
+    const d = detail || {};
+    if (typeof d.code === 'string' && d.code !== '') {
+      state.phone = { code: d.code, status: 'granted', errMsg: null };
+      emit();
+      return;
+    }
+    const errMsg = typeof d.errMsg === 'string' ? d.errMsg : '';
+    if (d.errno === PHONE_QUOTA_ERRNO) {
+      state.phone = { code: null, status: 'quota', errMsg: errMsg };
+      if (state.scan.phone.required) {
+        // Nothing the user can do today: tell them, and free the PC.
+        await releaseSession();
+        setError('phone_unavailable', 'phone');
+        return;
+      }
+      emit();
+      return;
+    }
+    // The user refused ("...:fail user deny"), or another failure without a code.
+    state.phone = { code: null, status: 'declined', errMsg: errMsg };
+    emit();
+  }
+
+  function setNickname(value) {
+    if (!cfg.profile.nickname) return;
+    const v = typeof value === 'string' ? value.replace(/[\u0000-\u001f\u007f]/g, '').trim() : '';
+    state.profile.nickname = Array.from(v).slice(0, NICKNAME_MAX).join('');
+    emit();
+  }
+
+  function onChooseAvatar(detail) {
+    if (!cfg.profile.avatarUploadUrl) return;
+    const path = detail && typeof detail.avatarUrl === 'string' ? detail.avatarUrl : '';
+    state.profile.avatarPath = path;
+    emit();
+  }
+
+  async function confirm() {
+    if (!canConfirm()) return;
+    const gen = ++generation;
+    state.phase = 'confirming';
+    emit();
+    const scan = state.scan;
+    const extra = { phoneCode: state.phone.code };
+    if (cfg.profile.nickname && state.profile.nickname) extra.nickname = state.profile.nickname;
+    if (cfg.profile.avatarUploadUrl && state.profile.avatarPath) {
+      // The chosen avatar is a local temporary file; only an uploaded https URL is sent.
+      const url = await wxUploadFile(wx, {
+        url: cfg.profile.avatarUploadUrl,
+        filePath: state.profile.avatarPath,
+        formData: { ticket: scan.ticket, session: scan.session },
+        timeout: cfg.requestTimeoutMs,
+      });
+      if (url) extra.avatarUrl = url;
+    }
+    try {
+      await gateway.confirm(scan.ticket, scan.session, extra);
+    } catch (e) {
+      if (gen !== generation) return;
+      const code = (e && e.code) || 'unknown';
+      if (PHONE_AGAIN[code]) {
+        // The phone code was refused (expired, used) or missing: ask for it again.
+        state.phone = { code: null, status: 'none', errMsg: null };
+      }
+      setError(code, 'confirm', e);
+      return;
+    }
+    if (gen !== generation) return;
+    state.sessionLive = false;
+    state.phase = 'done';
+    emit();
+  }
+
+  async function cancel() {
+    if (state.phase !== 'review' && !(state.phase === 'error' && state.error.step === 'cancel')) return;
+    if (!state.scan) return;
+    const gen = ++generation;
+    state.phase = 'cancelling';
+    emit();
+    try {
+      await gateway.cancel(state.scan.ticket, state.scan.session);
+    } catch (e) {
+      if (gen !== generation) return;
+      const code = (e && e.code) || 'unknown';
+      // Gone anyway: nobody can be logged in with it.
+      if (code === 'ticket_expired' || code === 'ticket_cancelled' || code === 'ticket_not_found') {
+        state.sessionLive = false;
+        state.phase = 'cancelled';
+        emit();
+        return;
+      }
+      setError(code, 'cancel', e);
+      return;
+    }
+    if (gen !== generation) return;
+    state.sessionLive = false;
+    state.phase = 'cancelled';
+    emit();
+  }
+
+  async function rescan() {
+    if (state.phase === 'checking' || state.phase === 'confirming' || state.phase === 'cancelling') return;
+    const r = await wxScanCode(wx);
+    if (!r.ok) return; // the user closed the camera: stay where we are
+    const parsed = ticketLib.parseScanResult(r.res, parseOptions);
+    await releaseSession();
+    if (!parsed.ok) {
+      state.parseReason = parsed.reason;
+      state.scan = null;
+      setError('invalid_qr', 'start');
+      return;
+    }
+    // Our own scanner only takes the camera, so this is a normal camera scan.
+    resetForTicket(parsed, sceneLib.classifyScene(sceneLib.RESCAN_SCENE[parsed.kind]));
+    await doScan();
+  }
+
+  async function retry() {
+    if (state.phase !== 'error' || !state.error) return;
+    const step = state.error.step;
+    const code = state.error.code;
+    if (!errors.describeError(code, lang).actions.retry) return;
+    if (step === 'scan') {
+      await doScan();
+    } else if (step === 'confirm') {
+      state.phase = 'review';
+      state.error = null;
+      // A refused phone code has to be granted again before confirming.
+      if (PHONE_AGAIN[code]) emit();
+      else await confirm();
+    } else if (step === 'cancel') {
+      await cancel();
+    }
+  }
+
+  async function close() {
+    generation++;
+    await releaseSession();
+    if (typeof wx.exitMiniProgram === 'function') {
+      callWx(wx, 'exitMiniProgram', {});
+    } else {
+      callWx(wx, 'navigateBack', { delta: 1 });
+    }
+  }
+
+  function abandon() {
+    generation++;
+    releaseSession();
+  }
+
+  function requestRows() {
+    const req = state.scan.request;
+    const unknown = tr('unknownValue');
+    const clock = format.formatClock(req.time, tzOffsetMinutes);
+    const ago = format.minutesAgo(req.time, now());
+    let timeText = clock || unknown;
+    if (clock && ago !== null) {
+      timeText += ' · ' + (ago < 1 ? tr('timeAgoSeconds') : tr('timeAgoMinutes', { n: ago }));
+    }
+    return [
+      { key: 'ip', label: tr('labelIp'), value: req.ip || unknown },
+      { key: 'place', label: tr('labelPlace'), value: req.place || tr('placeUnknown') },
+      { key: 'browser', label: tr('labelBrowser'), value: req.browser || unknown },
+      { key: 'time', label: tr('labelTime'), value: timeText },
+    ];
+  }
+
+  function warningView() {
+    if (!state.scan) return { show: false, texts: [], needAck: false };
+    const texts = [];
+    const site = siteName();
+    if (state.launch.risky) {
+      const key = state.launch.source === 'image' ? 'warnImage' : state.launch.source === 'album' ? 'warnAlbum' : 'warnUnknown';
+      texts.push(tr(key, { site: site }));
+    }
+    const reason = state.scan.risk.reason;
+    if (state.scan.risk.warning && !(state.launch.risky && reason && SCENE_REASONS[reason])) {
+      texts.push(tr('warnServer') + (reason ? ' (' + reason + ')' : ''));
+    }
+    return { show: texts.length > 0, texts: texts, needAck: needsAck() };
+  }
+
+  function phoneView() {
+    const scan = state.scan;
+    if (!scan || !scan.phone.requested) return { show: false };
+    const site = siteName();
+    const required = scan.phone.required;
+    let note = '';
+    if (state.phone.status === 'granted') note = tr('phoneGranted');
+    else if (state.phone.status === 'declined') note = required ? tr('phoneDeclinedRequired') : tr('phoneDeclinedOptional');
+    else if (state.phone.status === 'quota') note = tr('phoneQuotaOptional');
+    return {
+      show: true,
+      required: required,
+      ask: tr(required ? 'phoneAskRequired' : 'phoneAskOptional', { site: site }),
+      status: state.phone.status,
+      note: note,
+      // after a quota error the button would only fail again
+      canTap: state.phone.status !== 'granted' && state.phone.status !== 'quota',
+    };
+  }
+
+  function view() {
+    const phase = state.phase;
+    const brandName = lang === 'zh' && cfg.brand.nameZh ? cfg.brand.nameZh : cfg.brand.name;
+    const v = {
+      phase: phase,
+      lang: lang,
+      brand: { name: brandName, color: cfg.brand.color, logo: cfg.brand.logo },
+      labels: {
+        confirm: tr('confirm'),
+        cancel: tr('cancel'),
+        rescan: tr('rescan'),
+        retry: tr('retry'),
+        close: tr('close'),
+        warnTitle: tr('warnTitle'),
+        ackLabel: tr('ackLabel'),
+        phoneTitle: tr('phoneTitle'),
+        phoneButton: tr('phoneButton'),
+        profileTitle: tr('profileTitle'),
+        avatarButton: tr('avatarButton'),
+        nicknamePlaceholder: tr('nicknamePlaceholder'),
+        askHint: tr('askHint'),
+      },
+      busyText: phase === 'starting' ? tr('loading') : phase === 'checking' ? tr('checking') : phase === 'confirming' ? tr('confirming') : phase === 'cancelling' ? tr('cancelling') : '',
+      site: null,
+      ask: '',
+      rows: [],
+      warning: { show: false, texts: [], needAck: false },
+      ack: state.ack,
+      phone: { show: false },
+      profile: {
+        showNickname: cfg.profile.nickname,
+        showAvatar: !!cfg.profile.avatarUploadUrl,
+        nickname: state.profile.nickname,
+        avatarPath: state.profile.avatarPath,
+      },
+      canConfirm: canConfirm(),
+      message: null,
+      error: null,
+    };
+    if (state.scan) {
+      const name = state.scan.site.name;
+      v.site = { name: name, logoUrl: state.scan.site.logoUrl || '', initial: Array.from(name)[0] || '?' };
+      v.ask = tr('ask', { site: name });
+      v.rows = requestRows();
+      v.warning = warningView();
+      v.phone = phoneView();
+    }
+    if (phase === 'idle') v.message = { title: tr('idleTitle'), text: tr('idleText') };
+    if (phase === 'done') v.message = { title: tr('doneTitle'), text: tr('doneText', { site: siteName() }) };
+    if (phase === 'cancelled') v.message = { title: tr('cancelledTitle'), text: tr('cancelledText') };
+    if (phase === 'error' && state.error) {
+      v.error = errors.describeError(state.error.code, lang, {
+        site: siteName(),
+        retryAfter: state.error.retryAfter,
+        requestId: state.error.requestId,
+      });
+    }
+    return v;
+  }
+
+  function getState() {
+    return JSON.parse(JSON.stringify(state));
+  }
+
+  return {
+    lang: lang,
+    config: cfg,
+    configProblems: normalized.problems.slice(),
+    start: start,
+    setAcknowledged: setAcknowledged,
+    onPhoneNumber: onPhoneNumber,
+    setNickname: setNickname,
+    onChooseAvatar: onChooseAvatar,
+    confirm: confirm,
+    cancel: cancel,
+    rescan: rescan,
+    retry: retry,
+    close: close,
+    abandon: abandon,
+    canConfirm: canConfirm,
+    view: view,
+    getState: getState,
+  };
+}
+
+module.exports = {
+  PHONE_QUOTA_ERRNO: PHONE_QUOTA_ERRNO,
+  createLoginFlow: createLoginFlow,
+};

@@ -1,0 +1,218 @@
+'use strict';
+// Client for the scan-gateway API (POST /mp/v1/scan, /confirm, /cancel).
+//
+// wx.request is callback based; requestJson wraps it in a promise and turns
+// every outcome into either the parsed 2xx body or a GatewayError with a
+// stable `code`: the gateway's own error code, or one of
+//   network_error  the request never got an HTTP answer (offline, DNS, TLS)
+//   timeout        no answer within the timeout
+//   bad_response   an answer we cannot understand (not JSON, wrong shape)
+//   http_error     an error status without the JSON error envelope
+
+const DEFAULT_TIMEOUT_MS = 10000;
+
+function GatewayError(code, fields) {
+  const f = fields || {};
+  this.name = 'GatewayError';
+  this.code = code;
+  this.status = f.status || 0;
+  this.message = f.message || code;
+  this.requestId = f.requestId || null;
+  this.retryAfter = f.retryAfter || null;
+}
+GatewayError.prototype = Object.create(Error.prototype);
+GatewayError.prototype.constructor = GatewayError;
+
+function headerValue(headers, name) {
+  if (!headers || typeof headers !== 'object') return null;
+  const wanted = name.toLowerCase();
+  for (const k in headers) {
+    if (Object.prototype.hasOwnProperty.call(headers, k) && k.toLowerCase() === wanted) {
+      return headers[k];
+    }
+  }
+  return null;
+}
+
+function parseRetryAfter(headers) {
+  const v = headerValue(headers, 'Retry-After');
+  if (v === null || v === undefined) return null;
+  const n = parseInt(String(v), 10);
+  return isFinite(n) && n >= 0 && n <= 3600 ? n : null;
+}
+
+// wx.request parses JSON itself when it can and hands over the raw string
+// otherwise; accept both.
+function asObject(data) {
+  if (data && typeof data === 'object') return data;
+  if (typeof data === 'string' && data !== '') {
+    try {
+      const parsed = JSON.parse(data);
+      return parsed && typeof parsed === 'object' ? parsed : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  return null;
+}
+
+function errorFromResponse(res) {
+  const status = res.statusCode;
+  const body = asObject(res.data);
+  const err = body && body.error && typeof body.error === 'object' ? body.error : null;
+  const fields = {
+    status: status,
+    retryAfter: parseRetryAfter(res.header),
+    requestId: err && typeof err.request_id === 'string' ? err.request_id : headerValue(res.header, 'X-Request-Id'),
+  };
+  if (err && typeof err.code === 'string' && /^[a-z0-9_]{1,64}$/.test(err.code)) {
+    fields.message = typeof err.message === 'string' ? err.message : err.code;
+    return new GatewayError(err.code, fields);
+  }
+  // No usable envelope (a proxy's HTML page, an empty body): classify by status.
+  if (status === 429) return new GatewayError('rate_limited', fields);
+  if (status === 503) return new GatewayError('service_unavailable', fields);
+  if (status >= 500) return new GatewayError('upstream_error', fields);
+  fields.message = 'HTTP ' + status;
+  return new GatewayError('http_error', fields);
+}
+
+function joinUrl(base, path) {
+  return String(base).replace(/\/+$/, '') + path;
+}
+
+function requestJson(wx, options) {
+  return new Promise(function (resolve, reject) {
+    let settled = false;
+    function done(fn, value) {
+      if (settled) return;
+      settled = true;
+      fn(value);
+    }
+    try {
+      wx.request({
+        url: options.url,
+        method: options.method || 'POST',
+        data: options.data,
+        header: options.header || { 'content-type': 'application/json' },
+        timeout: options.timeout || DEFAULT_TIMEOUT_MS,
+        dataType: 'json',
+        responseType: 'text',
+        success: function (res) {
+          const status = res && typeof res.statusCode === 'number' ? res.statusCode : 0;
+          if (status >= 200 && status < 300) {
+            const body = asObject(res.data);
+            if (!body) done(reject, new GatewayError('bad_response', { status: status }));
+            else done(resolve, body);
+          } else if (status === 0) {
+            done(reject, new GatewayError('network_error', {}));
+          } else {
+            done(reject, errorFromResponse(res));
+          }
+        },
+        fail: function (err) {
+          const msg = err && typeof err.errMsg === 'string' ? err.errMsg : '';
+          done(reject, new GatewayError(/time ?out/i.test(msg) ? 'timeout' : 'network_error', { message: msg }));
+        },
+      });
+    } catch (e) {
+      done(reject, new GatewayError('network_error', { message: e && e.message }));
+    }
+  });
+}
+
+function isString(v, max) {
+  return typeof v === 'string' && v.length > 0 && v.length <= (max || 4096);
+}
+
+function optString(v, max) {
+  return typeof v === 'string' && v !== '' ? v.slice(0, max) : null;
+}
+
+// Keep only what the page shows, with types checked, so a surprising body can
+// never reach the view as an object or a megabyte of text.
+function normalizeScan(body, ticket, allowHttp) {
+  const logoRe = allowHttp ? /^https?:\/\/\S{1,2000}$/ : /^https:\/\/\S{1,2000}$/;
+  if (!body || body.ticket !== ticket || !isString(body.session, 1024)) return null;
+  const site = body.site && typeof body.site === 'object' ? body.site : null;
+  if (!site || !isString(site.name, 4096)) return null;
+  const request = body.request && typeof body.request === 'object' ? body.request : {};
+  const phone = body.phone && typeof body.phone === 'object' ? body.phone : {};
+  const risk = body.risk && typeof body.risk === 'object' ? body.risk : {};
+  return {
+    ticket: body.ticket,
+    session: body.session,
+    expiresAt: typeof body.expires_at === 'number' && isFinite(body.expires_at) ? body.expires_at : null,
+    site: {
+      name: site.name.slice(0, 64),
+      logoUrl: typeof site.logo_url === 'string' && logoRe.test(site.logo_url) ? site.logo_url : null,
+      connection: optString(site.connection, 64),
+    },
+    request: {
+      ip: optString(request.ip, 64),
+      place: optString(request.place, 128),
+      browser: optString(request.browser, 128),
+      time: optString(request.time, 64),
+    },
+    phone: {
+      requested: phone.requested === true,
+      required: phone.requested === true && phone.required === true,
+    },
+    risk: {
+      warning: risk.warning === true,
+      reason: optString(risk.reason, 256),
+    },
+  };
+}
+
+// createGateway({wx, baseUrl, timeoutMs, lang, allowInsecureHttp}) -> {scan, confirm, cancel}
+// (allowInsecureHttp: also show http:// site logos, for local development)
+function createGateway(opts) {
+  const wx = opts.wx;
+  const baseUrl = opts.baseUrl;
+  const timeout = opts.timeoutMs || DEFAULT_TIMEOUT_MS;
+  const header = { 'content-type': 'application/json' };
+  if (opts.lang) header['accept-language'] = opts.lang === 'zh' ? 'zh-CN' : 'en';
+
+  function post(path, data) {
+    return requestJson(wx, { url: joinUrl(baseUrl, path), method: 'POST', data: data, header: header, timeout: timeout });
+  }
+
+  return {
+    scan: function (ticket, code, launchScene) {
+      const data = { ticket: ticket, code: code };
+      if (launchScene !== null && launchScene !== undefined) data.launch_scene = launchScene;
+      return post('/mp/v1/scan', data).then(function (body) {
+        const scan = normalizeScan(body, ticket, opts.allowInsecureHttp === true);
+        if (!scan) throw new GatewayError('bad_response', { status: 200 });
+        return scan;
+      });
+    },
+    confirm: function (ticket, session, extra) {
+      const data = { ticket: ticket, session: session };
+      const e = extra || {};
+      if (e.phoneCode) data.phone_code = e.phoneCode;
+      if (e.nickname) data.nickname = e.nickname;
+      if (e.avatarUrl) data.avatar_url = e.avatarUrl;
+      return post('/mp/v1/confirm', data).then(function (body) {
+        if (!body || body.status !== 'confirmed') throw new GatewayError('bad_response', { status: 200 });
+        return body;
+      });
+    },
+    cancel: function (ticket, session) {
+      return post('/mp/v1/cancel', { ticket: ticket, session: session }).then(function (body) {
+        if (!body || body.status !== 'cancelled') throw new GatewayError('bad_response', { status: 200 });
+        return body;
+      });
+    },
+  };
+}
+
+module.exports = {
+  DEFAULT_TIMEOUT_MS: DEFAULT_TIMEOUT_MS,
+  GatewayError: GatewayError,
+  createGateway: createGateway,
+  requestJson: requestJson,
+  normalizeScan: normalizeScan,
+  joinUrl: joinUrl,
+};
