@@ -86,3 +86,10 @@ async def fake_clock_stack(stack_kind: str, mongo_url: str, namespace: str) -> A
     """The same, with time the test moves by hand (expiry without sleeping)."""
     async with start_stack(stack_kind, mongo_url, namespace, FakeClock()) as s:
         yield s
+
+
+@pytest.fixture
+async def real_stack(mongo_url: str, namespace: str) -> AsyncIterator[Stack]:
+    """Only the real topology: separate service apps, two notifier replicas."""
+    async with start_stack("real", mongo_url, namespace, SystemClock()) as s:
+        yield s

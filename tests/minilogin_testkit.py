@@ -69,6 +69,7 @@ class Stack:
     redis: aioredis.Redis
     bus: Bus
     mongo: AsyncMongoClient[dict[str, Any]]
+    apps: dict[str, web.Application]
     browsers: list[Browser] = field(default_factory=list)
 
     @property
@@ -240,6 +241,7 @@ async def start_stack(
         wx_api_base=sandbox_url,
         log_json=True,
         log_level="WARNING",
+        dev_phone_simulator_url="" if real else f"http://127.0.0.1:{ports['qr-issuer']}/phone/",
     )
     servers = [await _serve(create_sandbox(clock=clock), ports["sandbox"])]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
@@ -252,20 +254,24 @@ async def start_stack(
             "notifier": notifier.app.create_app,
             "notifier-2": notifier.app.create_app,
         }
-        for name, factory in factories.items():
-            servers.append(await _serve(factory(settings, clock), ports[name]))
+        apps = {name: factory(settings, clock) for name, factory in factories.items()}
+        for name, app in apps.items():
+            servers.append(await _serve(app, ports[name]))
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         notifiers = [base["notifier"], base["notifier-2"]]
     else:
         app = build_app(settings, clock, sandbox_url=sandbox_url)
         servers.append(await _serve(app, ports["qr-issuer"]))
+        apps = dict.fromkeys(("qr-issuer", "scan-gateway", "account", "notifier"), app)
         one = settings.public_url
         base = dict.fromkeys(ports, one)
         notifiers = [one]
     redis = open_redis(settings.redis_url)
     bus = await open_bus(settings.amqp_url, namespace)
     http = aiohttp.ClientSession()
-    stack = Stack(kind, settings, clock, base, notifiers, sandbox_url, http, redis, bus, mongo)
+    stack = Stack(
+        kind, settings, clock, base, notifiers, sandbox_url, http, redis, bus, mongo, apps
+    )
     try:
         yield stack
     finally:

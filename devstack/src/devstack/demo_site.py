@@ -47,7 +47,7 @@ def _page(body: str) -> web.Response:
 <html lang="en"><head><meta charset="utf-8"><title>MiniLogin Demo Shop</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/demo/static/demo.css"></head>
-<body><main class="shop"><h1>🛍️ MiniLogin Demo Shop</h1>{body}</main>
+<body><main class="shop"><h1>MiniLogin Demo Shop</h1>{body}</main>
 <script src="/demo/static/demo.js" defer></script></body></html>""",
     )
 
@@ -101,11 +101,11 @@ def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[st
 async def login(request: web.Request) -> web.Response:
     demo = request.app[DEMO]
     url, state = _authorize_url(demo, request, request.query.get("mode", "redirect"))
-    if request.query.get("mode") == "popup":
-        resp: web.Response = web.json_response({"url": url})
-    else:
-        resp = web.HTTPFound(url)
+    popup = request.query.get("mode") == "popup"
+    resp: web.Response = web.json_response({"url": url}) if popup else web.HTTPFound(url)
     resp.set_cookie("demo_state", state, httponly=True, samesite="Lax", path="/demo/")
+    if isinstance(resp, web.HTTPFound):
+        raise resp
     return resp
 
 

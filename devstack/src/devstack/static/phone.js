@@ -26,11 +26,19 @@
     return null;
   }
 
+  let users = {};
+  // The profile the user would fill in with the avatar and nickname components.
+  const profile = () => {
+    const u = users[$("user").value] || {};
+    return { nickname: u.nickname, avatar_url: u.avatar_url };
+  };
+
   async function loadUsers() {
     const res = await fetch("/phone/sandbox/users");
     const data = await res.json();
     const sel = $("user");
     for (const u of data.users) {
+      users[u.openid] = u;
       const opt = document.createElement("option");
       opt.value = u.openid;
       opt.textContent = `${u.nickname} (${u.openid.slice(0, 10)}…)`;
@@ -44,7 +52,7 @@
     if (!ticket) { say("That is not a MiniLogin QR code."); return; }
     try {
       const { code } = await post("/phone/sandbox/login-code", { appid: config.appid, openid: $("user").value });
-      scan = await post("/mp/v1/scan", { ticket, code, launch_scene: Number($("scene").value) });
+      scan = await post("/mp/v1/scan", { ticket, code, launch_scene: Number($("scene").value), ...profile() });
     } catch (e) { say(e.message); return; }
     $("step-scan").hidden = true;
     $("step-confirm").hidden = false;

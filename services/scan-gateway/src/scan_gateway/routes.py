@@ -32,6 +32,12 @@ RISKY_SCENES = {
 }
 
 
+# What the user chose with the avatar component: an uploaded https URL or a small data URL.
+AVATAR = Field(
+    default=None, max_length=16384, pattern=r"^(https://|data:image/(png|jpeg|svg\+xml);)"
+)
+
+
 class PhoneRequired(AppError):
     code = "phone_required"
     message = "This site needs your phone number to log in."
@@ -42,6 +48,8 @@ class ScanRequest(BaseModel):
     ticket: str = TICKET
     code: str = Field(min_length=1, max_length=128)
     launch_scene: int | None = Field(default=None, ge=0, le=99999)
+    nickname: str | None = Field(default=None, max_length=64)
+    avatar_url: str | None = AVATAR
 
 
 class ConfirmRequest(BaseModel):
@@ -50,9 +58,7 @@ class ConfirmRequest(BaseModel):
     session: str = Field(min_length=1, max_length=128)
     phone_code: str | None = Field(default=None, min_length=1, max_length=128)
     nickname: str | None = Field(default=None, max_length=64)
-    avatar_url: str | None = Field(
-        default=None, max_length=2048, pattern=r"^(https://|data:image/)"
-    )
+    avatar_url: str | None = AVATAR
 
 
 class CancelRequest(BaseModel):
@@ -90,6 +96,8 @@ async def scan(request: web.Request) -> web.Response:
             "scanner_openid": wx.openid,
             "scanner_unionid": wx.unionid or "",
             "scanned_at": now,
+            "scanner_nickname": body.nickname or "",
+            "scanner_avatar": body.avatar_url or "",
         },
     )
     session = await gw.sessions.open(
@@ -163,8 +171,9 @@ async def confirm(request: web.Request) -> web.Response:
         changes={
             "phone": phone,
             "confirmed_at": now,
-            "scanner_nickname": body.nickname or "",
-            "scanner_avatar": body.avatar_url or "",
+            # Profile given at confirm wins over what came with the scan.
+            **({"scanner_nickname": body.nickname} if body.nickname else {}),
+            **({"scanner_avatar": body.avatar_url} if body.avatar_url else {}),
         },
     )
     await gw.bus.publish(

@@ -91,7 +91,7 @@ class MemoryBus:
                     attempt=attempt,
                     trace_id=event.trace_id,
                 )
-                if attempt >= DELIVERY_LIMIT:
+                if attempt > DELIVERY_LIMIT:
                     q.dead.append(body)
                 else:
                     q.inbox.put_nowait((body, attempt + 1))

@@ -1,0 +1,79 @@
+"""A person's first login, in real Chromium: demo site -> QR -> phone simulator -> back on
+the demo site, logged in from a verified ID token, without reloading or polling."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from minilogin_testkit import Stack
+from playwright.async_api import Browser, async_playwright
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(os.environ.get("ML_SCREENSHOTS", "var/screenshots"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ.get("ML_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
+    stack: Stack,
+    chromium: Browser,
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    user = (await stack.users())[0]
+    pc = await (await chromium.new_context(locale="zh-CN")).new_page()
+    phone = await (await chromium.new_context(viewport={"width": 400, "height": 720})).new_page()
+    requests: list[str] = []
+    pc.on("request", lambda r: requests.append(r.url))
+
+    await pc.goto(f"{stack.public}/demo/")
+    await pc.click("#login")
+    await pc.wait_for_selector("#qr:not([hidden])")
+    await pc.wait_for_function("document.getElementById('qr').naturalWidth > 0")
+    assert await pc.text_content("#status") == "请使用微信扫描二维码"
+    await pc.screenshot(path=str(SCREENSHOTS / "1-login-page-with-qr.png"))
+    phone_url = await pc.get_attribute("#phone-link", "href")
+    assert phone_url
+
+    await phone.goto(phone_url)
+    await phone.wait_for_selector(f"#user option[value='{user['openid']}']", state="attached")
+    await phone.select_option("#user", user["openid"])
+    await phone.click("#scan")
+    await phone.wait_for_selector("#step-confirm:not([hidden])")
+    assert await phone.text_content("#site-name") == "MiniLogin Demo Shop"
+    assert await phone.text_content("#req-ip") == "127.0.0.1"
+    assert "Chrome" in (await phone.text_content("#req-browser") or "")
+    await pc.wait_for_function("document.getElementById('status').textContent.includes('扫码成功')")
+    await phone.screenshot(path=str(SCREENSHOTS / "2-phone-asks-who.png"))
+    await pc.screenshot(path=str(SCREENSHOTS / "3-pc-scanned.png"))
+    await phone.check("#share-phone")
+    await phone.click("#confirm")
+
+    await pc.wait_for_url(f"{stack.public}/demo/")
+    assert await pc.text_content("#who") == user["nickname"]
+    claims = await pc.text_content("#claims")
+    assert claims is not None and user["phone"] in claims
+    await pc.screenshot(path=str(SCREENSHOTS / "4-demo-site-logged-in.png"))
+    # Pushed, not polled: the page never asked the status endpoint.
+    assert not [u for u in requests if re.search(r"/api/v1/tickets/[0-9A-Za-z]{22}$", u)]
