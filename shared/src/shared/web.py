@@ -90,9 +90,9 @@ async def _render_errors(
 def error_response(request: web.Request, err: AppError, *, oauth: bool = False) -> web.Response:
     rid = request.get(REQUEST_ID, "")
     if err.status >= 500:
-        log.error("request_failed", code=err.code, status=err.status)
+        log.error("request_failed", error_code=err.code, status=err.status)
     else:
-        log.info("request_refused", code=err.code, status=err.status)
+        log.info("request_refused", error_code=err.code, status=err.status)
     if oauth:
         # RFC 6749 section 5.2 shape, which every OAuth client library parses.
         body: dict[str, Any] = {

@@ -1,0 +1,44 @@
+"""Secrets at rest: sealed with the deployment's key, opened only with it."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from shared.crypto import SecretBox
+from shared.settings import DEV_SECRET_KEY, Secret
+
+
+def box() -> SecretBox:
+    return SecretBox(Secret(Fernet.generate_key().decode()))
+
+
+def test_sealed_secret_opens_to_the_plaintext() -> None:
+    b = box()
+    sealed = b.seal("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    assert "0f1e2d3c" not in sealed
+    assert b.open(sealed) == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def test_sealing_twice_gives_different_ciphertexts() -> None:
+    b = box()
+    assert b.seal("same") != b.seal("same")
+
+
+def test_unicode_round_trips() -> None:
+    b = SecretBox(Secret(DEV_SECRET_KEY))
+    assert b.open(b.seal("密钥 ✓")) == "密钥 ✓"
+
+
+def test_wrong_key_refuses_to_open() -> None:
+    sealed = box().seal("app-secret")
+    with pytest.raises(ValueError, match="does not open"):
+        box().open(sealed)
+
+
+def test_tampered_or_garbage_ciphertext_refuses_to_open() -> None:
+    b = box()
+    sealed = b.seal("app-secret")
+    tampered = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
+    for bad in (tampered, "not-a-token", ""):
+        with pytest.raises(ValueError, match="does not open"):
+            b.open(bad)
