@@ -56,6 +56,12 @@ class Settings:
     ticket_ttl: int = 120
     ticket_retention: int = 300
     trusted_proxy_hops: int = 0
+    # Rate limits, per minute: tickets and QR images per browser IP, scans per phone IP and
+    # per WeChat user. Raise them only for load tests.
+    rate_tickets_per_ip: int = 60
+    rate_qr_per_ip: int = 120
+    rate_scans_per_ip: int = 120
+    rate_scans_per_user: int = 30
     cookie_secure: bool = False
     log_level: str = "INFO"
     log_json: bool = True
@@ -92,6 +98,10 @@ class Settings:
             "ticket_ttl": int(s("TICKET_TTL", str(d.ticket_ttl))),
             "ticket_retention": int(s("TICKET_RETENTION", str(d.ticket_retention))),
             "trusted_proxy_hops": int(s("TRUSTED_PROXY_HOPS", "0")),
+            "rate_tickets_per_ip": int(s("RATE_TICKETS_PER_IP", str(d.rate_tickets_per_ip))),
+            "rate_qr_per_ip": int(s("RATE_QR_PER_IP", str(d.rate_qr_per_ip))),
+            "rate_scans_per_ip": int(s("RATE_SCANS_PER_IP", str(d.rate_scans_per_ip))),
+            "rate_scans_per_user": int(s("RATE_SCANS_PER_USER", str(d.rate_scans_per_user))),
             "cookie_secure": s("COOKIE_SECURE", "") in ("1", "true", "yes"),
             "log_level": s("LOG_LEVEL", d.log_level),
             "log_json": s("LOG_JSON", "1") in ("1", "true", "yes"),

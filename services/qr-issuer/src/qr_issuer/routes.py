@@ -61,7 +61,7 @@ def qr_content(issuer: Issuer, ticket_id: str, conn: Connection) -> str | None:
 async def create_ticket(request: web.Request) -> web.Response:
     issuer = request.app[ISSUER]
     ip = client_ip(request, issuer.settings.trusted_proxy_hops)
-    await issuer.limiter.hit("ticket-ip", ip, limit=60, per=60)
+    await issuer.limiter.hit("ticket-ip", ip, limit=issuer.settings.rate_tickets_per_ip, per=60)
     body = await read_json(request, CreateTicket)
     app = await issuer.registry.app(body.client_id)
     if body.redirect_uri not in app.redirect_uris:
@@ -161,7 +161,7 @@ async def ticket_qr(request: web.Request) -> web.Response:
     if ticket is None:
         raise TicketNotFound()
     ip = client_ip(request, issuer.settings.trusted_proxy_hops)
-    await issuer.limiter.hit("qr-ip", ip, limit=120, per=60)
+    await issuer.limiter.hit("qr-ip", ip, limit=issuer.settings.rate_qr_per_ip, per=60)
     conn = await issuer.registry.connection(ticket.connection_id)
     if conn.qr_kind == QrKind.WXACODE:
         mp = mini_program(conn, issuer.settings, issuer.box)

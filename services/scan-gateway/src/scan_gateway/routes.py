@@ -79,7 +79,7 @@ async def _live(tickets: TicketStore, ticket_id: str, now: float) -> Ticket:
 async def scan(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     ip = client_ip(request, gw.settings.trusted_proxy_hops)
-    await gw.limiter.hit("scan-ip", ip, limit=120, per=60)
+    await gw.limiter.hit("scan-ip", ip, limit=gw.settings.rate_scans_per_ip, per=60)
     body = await read_json(request, ScanRequest)
     now = gw.clock.now()
     ticket = await _live(gw.tickets, body.ticket, now)
@@ -88,7 +88,7 @@ async def scan(request: web.Request) -> web.Response:
     conn = await gw.registry.connection(ticket.connection_id)
     mp = mini_program(conn, gw.settings, gw.box)
     wx = await gw.wechat.code2session(mp.appid, mp.secret, body.code)
-    await gw.limiter.hit("scan-user", wx.openid, limit=30, per=60)
+    await gw.limiter.hit("scan-user", wx.openid, limit=gw.settings.rate_scans_per_user, per=60)
     ticket = await gw.tickets.transition(
         body.ticket,
         TicketStatus.SCANNED,
