@@ -195,17 +195,17 @@ class Browser:
             yield ws
 
 
-async def next_status(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5) -> dict[str, Any]:
-    msg = await ws.receive_json(timeout=timeout)
+async def next_status(ws: aiohttp.ClientWebSocketResponse, wait: float = 5) -> dict[str, Any]:
+    msg = await ws.receive_json(timeout=wait)
     assert msg["type"] == "status", msg
     return msg  # type: ignore[no-any-return]  # JSON object from the server
 
 
 async def wait_for_status(
-    ws: aiohttp.ClientWebSocketResponse, status: str, timeout: float = 5
+    ws: aiohttp.ClientWebSocketResponse, status: str, wait: float = 5
 ) -> dict[str, Any]:
     while True:
-        msg = await next_status(ws, timeout)
+        msg = await next_status(ws, wait)
         if msg["status"] == status:
             return msg
 

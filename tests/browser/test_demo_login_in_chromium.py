@@ -26,6 +26,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -39,8 +45,8 @@ async def chromium() -> AsyncIterator[Browser]:
 async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
     stack: Stack,
     chromium: Browser,
+    screenshots: Path,
 ) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     user = (await stack.users())[0]
     pc = await (await chromium.new_context(locale="zh-CN")).new_page()
     phone = await (await chromium.new_context(viewport={"width": 400, "height": 720})).new_page()
@@ -52,7 +58,7 @@ async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
     await pc.wait_for_selector("#qr:not([hidden])")
     await pc.wait_for_function("document.getElementById('qr').naturalWidth > 0")
     assert await pc.text_content("#status") == "请使用微信扫描二维码"
-    await pc.screenshot(path=str(SCREENSHOTS / "1-login-page-with-qr.png"))
+    await pc.screenshot(path=str(screenshots / "1-login-page-with-qr.png"))
     phone_url = await pc.get_attribute("#phone-link", "href")
     assert phone_url
 
@@ -65,15 +71,16 @@ async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
     assert await phone.text_content("#req-ip") == "127.0.0.1"
     assert "Chrome" in (await phone.text_content("#req-browser") or "")
     await pc.wait_for_function("document.getElementById('status').textContent.includes('扫码成功')")
-    await phone.screenshot(path=str(SCREENSHOTS / "2-phone-asks-who.png"))
-    await pc.screenshot(path=str(SCREENSHOTS / "3-pc-scanned.png"))
+    await phone.screenshot(path=str(screenshots / "2-phone-asks-who.png"))
+    await pc.screenshot(path=str(screenshots / "3-pc-scanned.png"))
     await phone.check("#share-phone")
     await phone.click("#confirm")
 
     await pc.wait_for_url(f"{stack.public}/demo/")
     assert await pc.text_content("#who") == user["nickname"]
     claims = await pc.text_content("#claims")
-    assert claims is not None and user["phone"] in claims
-    await pc.screenshot(path=str(SCREENSHOTS / "4-demo-site-logged-in.png"))
+    assert claims is not None
+    assert user["phone"] in claims
+    await pc.screenshot(path=str(screenshots / "4-demo-site-logged-in.png"))
     # Pushed, not polled: the page never asked the status endpoint.
     assert not [u for u in requests if re.search(r"/api/v1/tickets/[0-9A-Za-z]{22}$", u)]

@@ -36,6 +36,7 @@ async def test_user_logs_in_and_the_waiting_browser_lands_with_a_verified_id_tok
         done = await wait_for_status(ws, "succeeded")
 
     code, state = code_from(done["redirect_url"])
+    assert state.startswith("st-")
     assert done["redirect_url"].startswith(stack.redirect_uri + "?")
     status, tokens = await stack.exchange(code, verifier)
     assert status == 200, tokens

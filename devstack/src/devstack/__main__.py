@@ -17,37 +17,32 @@ from devstack.embedded import build_app
 from shared import logging
 
 
-def embedded_settings() -> tuple[Settings, int]:
+def embedded_settings() -> tuple[Settings, int, EmbeddedMongo | None]:
+    """The embedded default's settings; starts SecantusDB unless a MongoDB URL is given."""
     port = int(os.environ.get("ML_PORT", "8000"))
     sandbox_port = int(os.environ.get("ML_SANDBOX_PORT", str(port + 1)))
     public = os.environ.get("ML_PUBLIC_URL", f"http://127.0.0.1:{port}")
-    defaults = {
+    env = {
         "ML_REDIS_URL": "memory://embedded",
         "ML_AMQP_URL": "memory://embedded",
         "ML_WX_API_BASE": f"http://127.0.0.1:{sandbox_port}",
         "ML_PUBLIC_URL": public,
         "ML_DEV_PHONE_SIMULATOR_URL": f"{public}/phone/",
         "ML_LOG_JSON": "0" if os.isatty(2) else "1",
+        **os.environ,
     }
-    env = {**defaults, **os.environ}
-    return Settings.from_env(env), sandbox_port
+    mongo = None
+    if "MONGO_URL" not in env and "ML_MONGO_URL" not in env:
+        data = Path(env.get("ML_DATA_DIR", "var/embedded-mongo"))
+        data.mkdir(parents=True, exist_ok=True)
+        mongo = EmbeddedMongo(str(data))
+        env["ML_MONGO_URL"] = mongo.start()
+    return Settings.from_env(env), sandbox_port, mongo
 
 
 async def main() -> None:
-    settings, sandbox_port = embedded_settings()
+    settings, sandbox_port, mongo = embedded_settings()
     logging.configure("embedded", level=settings.log_level, json=settings.log_json)
-    mongo = None
-    if "MONGO_URL" not in os.environ and "ML_MONGO_URL" not in os.environ:
-        data = Path(os.environ.get("ML_DATA_DIR", "var/embedded-mongo"))
-        data.mkdir(parents=True, exist_ok=True)
-        mongo = EmbeddedMongo(str(data))
-        settings = Settings.from_env(
-            {
-                **os.environ,
-                "ML_MONGO_URL": mongo.start(),
-                **dict(_as_env(settings).items()),
-            }
-        )
     clock = SystemClock()
     runners = []
     try:
@@ -80,18 +75,6 @@ async def main() -> None:
             await runner.cleanup()
         if mongo is not None:
             mongo.stop()
-
-
-def _as_env(settings: Settings) -> dict[str, str]:
-    """The embedded defaults again, so re-reading the environment keeps them."""
-    return {
-        "ML_REDIS_URL": settings.redis_url,
-        "ML_AMQP_URL": settings.amqp_url,
-        "ML_WX_API_BASE": settings.wx_api_base,
-        "ML_PUBLIC_URL": settings.public_url,
-        "ML_DEV_PHONE_SIMULATOR_URL": settings.dev_phone_simulator_url,
-        "ML_LOG_JSON": "1" if settings.log_json else "0",
-    }
 
 
 if __name__ == "__main__":

@@ -67,13 +67,15 @@ async def home(request: web.Request) -> web.Response:
             for k, v in user.items()
         )
         name = html.escape(str(user.get("name") or user["sub"]))
-        return _page(f"""<p id="welcome" class="ok">Logged in as <strong id="who">{name}</strong></p>
+        return _page(f"""<p id="welcome" class="ok">Logged in as
+<strong id="who">{name}</strong></p>
 <p class="muted">From a verified ID token (RS256, checked against the JWKS):</p>
 <table id="claims">{rows}</table>
 <form method="post" action="/demo/logout"><button type="submit">Log out</button></form>""")
     return _page("""<p>Welcome! Log in to see your orders.</p>
 <p><a class="button" id="login" href="/demo/login">Log in with WeChat</a></p>
-<p><button type="button" id="login-popup" class="secondary">Log in with WeChat (popup)</button></p>""")
+<p><button type="button" id="login-popup" class="secondary">
+Log in with WeChat (popup)</button></p>""")
 
 
 def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[str, str]:

@@ -4,7 +4,6 @@ kept under typed app keys, and one way to run an app until a signal stops it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -45,7 +44,7 @@ def resource(
 
 
 REDIS = web.AppKey("redis", aioredis.Redis)
-BUS = web.AppKey("bus", Bus)  # type: ignore[type-abstract]  # the key holds any Bus implementation
+BUS = web.AppKey("bus", Bus)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 
@@ -73,19 +72,6 @@ def http_ctx() -> CleanupCtx:
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=3))
 
     return resource(HTTP, open_, lambda s: s.close())
-
-
-def background(name: str, job: Callable[[web.Application], Awaitable[None]]) -> CleanupCtx:
-    """A task that lives as long as the app: started after resources, cancelled on shutdown."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(job(app), name=name)
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
 
 
 async def serve(app: web.Application, host: str, port: int, *, banner: str = "") -> None:

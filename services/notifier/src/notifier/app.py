@@ -35,7 +35,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         # Every replica gets every ticket event on its own queue and serves its own browsers.
         await n.bus.consume("notifier", ["ticket.*", "login.*"], on_event, exclusive=True)
         yield
-        for ws in [s.ws for t in list(n.hub._subs) for s in n.hub.get(t)]:
+        for ws in n.hub.sockets():
             await ws.close(code=1001, message=b"server shutting down")
 
     app.cleanup_ctx.extend(

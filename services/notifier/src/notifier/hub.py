@@ -51,5 +51,8 @@ class Hub:
     def get(self, ticket_id: str) -> list[Subscriber]:
         return list(self._subs.get(ticket_id, ()))
 
+    def sockets(self) -> list[web.WebSocketResponse]:
+        return [sub.ws for subs in self._subs.values() for sub in subs]
+
     def __len__(self) -> int:
         return sum(len(s) for s in self._subs.values())

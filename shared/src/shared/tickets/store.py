@@ -48,12 +48,12 @@ class TicketStore:
         key = self._keys.ticket(ticket.id)
         ttl_ms = int((ticket.expires_at - self._clock.now() + retention) * 1000)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=ticket.to_redis())
+            pipe.hset(key, mapping=dict(ticket.to_redis()))  # type: ignore[arg-type]  # redis-py's Mapping is invariant in its key type
             pipe.pexpire(key, max(ttl_ms, 1))
             await pipe.execute()
 
     async def get(self, ticket_id: str) -> Ticket | None:
-        raw = await self._redis.hgetall(self._keys.ticket(ticket_id))
+        raw: dict[str, str] = await self._redis.hgetall(self._keys.ticket(ticket_id))  # type: ignore[assignment]  # decode_responses=True gives str
         return Ticket.from_redis(raw) if raw else None
 
     async def require(self, ticket_id: str) -> Ticket:
