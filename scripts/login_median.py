@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from minilogin_testkit import Stack, code_from, start_stack, wait_for_status  # noqa: E402
-from secantus import SecantusDBServer  # noqa: E402
+from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
+from secantus import SecantusDBServer
+from shared.clock import SystemClock
 
-from shared import logging  # noqa: E402
-from shared.clock import SystemClock  # noqa: E402
+from shared import logging
 
 ROUNDS = 20
 
@@ -54,7 +54,7 @@ async def main() -> None:
                 await one_login(stack, users[0]["openid"])  # warm-up: indexes, token cache
                 times = [await one_login(stack, users[i % 4]["openid"]) for i in range(ROUNDS)]
             print(
-                f"{kind:8s} median {statistics.median(times) * 1000:6.1f} ms  "  # noqa: T201
+                f"{kind:8s} median {statistics.median(times) * 1000:6.1f} ms  "
                 f"min {min(times) * 1000:6.1f} ms  max {max(times) * 1000:6.1f} ms"
             )
     finally:

@@ -11,7 +11,6 @@ import pytest
 import zxingcpp
 from minilogin_testkit import SANDBOX_APPID, Stack, wait_for_status
 from PIL import Image
-
 from shared.settings import DEV_ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
@@ -80,7 +79,7 @@ async def test_private_deployment_secret_is_sealed_and_never_returned(stack: Sta
 
 
 async def test_private_deployment_without_its_secret_is_refused(stack: Stack) -> None:
-    status, body = await admin(stack, "POST", "/admin/v1/connections", {
+    status, _ = await admin(stack, "POST", "/admin/v1/connections", {
         "id": "half-private", "display_name": "X", "private": True, "appid": PRIVATE_APPID})
     assert status == 400
     assert await stack.db.connections.find_one({"_id": "half-private"}) is None
@@ -107,7 +106,7 @@ async def test_connection_identifier_is_immutable(stack: Stack) -> None:
 
 async def test_duplicate_connection_is_refused(stack: Stack) -> None:
     await _connection(stack, "twice")
-    status, body = await admin(stack, "POST", "/admin/v1/connections",
+    status, _ = await admin(stack, "POST", "/admin/v1/connections",
                                {"id": "twice", "display_name": "Again"})
     assert status == 409
 
