@@ -115,7 +115,7 @@ function wxUploadFile(wx, opts) {
             body = null;
           }
           const ok = res && res.statusCode >= 200 && res.statusCode < 300;
-          const url = ok && body && typeof body.url === 'string' && /^https:\/\/\S{1,2000}$/.test(body.url) ? body.url : null;
+          const url = ok && body && typeof body.url === 'string' && /^(https:\/\/\S{1,2000}|data:image\/png;base64,[A-Za-z0-9+\/=]{1,16000})$/.test(body.url) ? body.url : null;
           resolve(url);
         },
         fail: function () {

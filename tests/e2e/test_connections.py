@@ -24,22 +24,29 @@ def _png_data_url() -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-async def admin(stack: Stack, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    async with stack.http.request(method, stack.url(path), json=body,
-                                  headers=ADMIN if headers is None else headers) as r:
+async def admin(
+    stack: Stack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    async with stack.http.request(
+        method, stack.url(path), json=body, headers=ADMIN if headers is None else headers
+    ) as r:
         return r.status, (await r.json() if r.content_type == "application/json" else None)
 
 
 async def _connection(stack: Stack, cid: str, **fields: Any) -> dict[str, Any]:
-    status, body = await admin(stack, "POST", "/admin/v1/connections", {
-        "id": cid, "display_name": f"Site {cid}", "apps": ["demo"], **fields})
+    status, body = await admin(
+        stack,
+        "POST",
+        "/admin/v1/connections",
+        {"id": cid, "display_name": f"Site {cid}", "apps": ["demo"], **fields},
+    )
     assert status == 201, body
     return body  # type: ignore[no-any-return]
 
 
-async def _login(stack: Stack, connection: str, user: dict[str, Any],
-                 *, phone: bool = False) -> dict[str, Any]:
+async def _login(
+    stack: Stack, connection: str, user: dict[str, Any], *, phone: bool = False
+) -> dict[str, Any]:
     browser = stack.browser()
     status, ticket, _ = await browser.create_ticket(connection=connection)
     assert status == 201, ticket
@@ -61,14 +68,16 @@ async def test_admin_api_needs_the_admin_token(stack: Stack) -> None:
     status, body = await admin(stack, "GET", "/admin/v1/connections", headers={})
     assert status == 401
     assert body["error"]["code"] == "unauthorized"
-    status, body = await admin(stack, "GET", "/admin/v1/connections",
-                               headers={"Authorization": "Bearer wrong"})
+    status, body = await admin(
+        stack, "GET", "/admin/v1/connections", headers={"Authorization": "Bearer wrong"}
+    )
     assert status == 403
 
 
 async def test_private_deployment_secret_is_sealed_and_never_returned(stack: Stack) -> None:
-    created = await _connection(stack, "private-one", private=True, appid=PRIVATE_APPID,
-                                app_secret=PRIVATE_SECRET)
+    created = await _connection(
+        stack, "private-one", private=True, appid=PRIVATE_APPID, app_secret=PRIVATE_SECRET
+    )
     listed = (await admin(stack, "GET", "/admin/v1/connections"))[1]
     fetched = (await admin(stack, "GET", "/admin/v1/connections/private-one"))[1]
     for body in (created, listed, fetched):
@@ -79,35 +88,43 @@ async def test_private_deployment_secret_is_sealed_and_never_returned(stack: Sta
 
 
 async def test_private_deployment_without_its_secret_is_refused(stack: Stack) -> None:
-    status, _ = await admin(stack, "POST", "/admin/v1/connections", {
-        "id": "half-private", "display_name": "X", "private": True, "appid": PRIVATE_APPID})
+    status, _ = await admin(
+        stack,
+        "POST",
+        "/admin/v1/connections",
+        {"id": "half-private", "display_name": "X", "private": True, "appid": PRIVATE_APPID},
+    )
     assert status == 400
     assert await stack.db.connections.find_one({"_id": "half-private"}) is None
 
 
 @pytest.mark.parametrize("bad_id", ["Upper", "has space", "a" * 32, "", "under_score"])
 async def test_connection_identifier_shape_is_enforced(stack: Stack, bad_id: str) -> None:
-    status, body = await admin(stack, "POST", "/admin/v1/connections",
-                               {"id": bad_id, "display_name": "X"})
+    status, body = await admin(
+        stack, "POST", "/admin/v1/connections", {"id": bad_id, "display_name": "X"}
+    )
     assert status == 400
     assert body["error"]["code"] == "invalid_request"
 
 
 async def test_connection_identifier_is_immutable(stack: Stack) -> None:
     await _connection(stack, "fixed-name")
-    status, body = await admin(stack, "PATCH", "/admin/v1/connections/fixed-name",
-                               {"id": "new-name"})
+    status, body = await admin(
+        stack, "PATCH", "/admin/v1/connections/fixed-name", {"id": "new-name"}
+    )
     assert status == 400
     assert body["error"]["code"] == "immutable_field"
-    status, body = await admin(stack, "PATCH", "/admin/v1/connections/fixed-name",
-                               {"display_name": "Renamed"})
+    status, body = await admin(
+        stack, "PATCH", "/admin/v1/connections/fixed-name", {"display_name": "Renamed"}
+    )
     assert (status, body["display_name"]) == (200, "Renamed")
 
 
 async def test_duplicate_connection_is_refused(stack: Stack) -> None:
     await _connection(stack, "twice")
-    status, _ = await admin(stack, "POST", "/admin/v1/connections",
-                               {"id": "twice", "display_name": "Again"})
+    status, _ = await admin(
+        stack, "POST", "/admin/v1/connections", {"id": "twice", "display_name": "Again"}
+    )
     assert status == 409
 
 
@@ -122,9 +139,14 @@ async def test_login_only_mode_refuses_a_new_wechat_user(stack: Stack) -> None:
 
 async def test_login_only_mode_lets_in_a_person_known_by_unionid(stack: Stack) -> None:
     # With the mini program bound to an open platform account, code2Session returns unionid.
-    async with stack.http.post(f"{stack.sandbox_url}/__sandbox/apps", json={
-            "appid": SANDBOX_APPID, "secret": stack.settings.wx_secret.get(),
-            "open_platform_bound": True}) as r:
+    async with stack.http.post(
+        f"{stack.sandbox_url}/__sandbox/apps",
+        json={
+            "appid": SANDBOX_APPID,
+            "secret": stack.settings.wx_secret.get(),
+            "open_platform_bound": True,
+        },
+    ) as r:
         assert r.status in (200, 201), await r.text()
     user = (await stack.users())[0]
     assert (await _login(stack, "wechat-demo", user))["status"] == "succeeded"
@@ -139,8 +161,14 @@ async def test_login_only_mode_lets_in_a_person_known_by_unionid(stack: Stack) -
 
 async def test_field_matching_binds_to_the_account_with_the_same_phone(stack: Stack) -> None:
     user = (await stack.users())[1]
-    await stack.db.users.insert_one({"_id": "u_existing", "phone": user["phone"],
-                                     "nickname": "From the CRM", "phone_verified": True})
+    await stack.db.users.insert_one(
+        {
+            "_id": "u_existing",
+            "phone": user["phone"],
+            "nickname": "From the CRM",
+            "phone_verified": True,
+        }
+    )
     await _connection(stack, "match-phone", association="field_matching", request_phone=True)
     done = await _login(stack, "match-phone", user, phone=True)
     assert done["status"] == "succeeded"
@@ -161,8 +189,9 @@ async def test_phone_required_connection_refuses_confirm_without_phone(stack: St
     status, ticket, _ = await stack.browser().create_ticket(connection="phone-please")
     _, scan = await stack.scan(ticket["ticket"], user["openid"])
     assert scan["phone"] == {"requested": True, "required": True}
-    status, body = await stack.post("/mp/v1/confirm",
-                                    {"ticket": ticket["ticket"], "session": scan["session"]})
+    status, body = await stack.post(
+        "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]}
+    )
     assert status == 400
     assert body["error"]["code"] == "phone_required"
     assert (await stack.tickets.require(ticket["ticket"])).status == "scanned"
@@ -199,9 +228,16 @@ async def test_wxacode_qr_comes_from_wechat_with_the_ticket_as_scene(stack: Stac
 
 
 async def test_app_secret_is_shown_once_and_rotates(stack: Stack) -> None:
-    status, app = await admin(stack, "POST", "/admin/v1/apps", {
-        "name": "Shop two", "redirect_uris": ["https://shop.example/cb"],
-        "connections": ["wechat-demo"]})
+    status, app = await admin(
+        stack,
+        "POST",
+        "/admin/v1/apps",
+        {
+            "name": "Shop two",
+            "redirect_uris": ["https://shop.example/cb"],
+            "connections": ["wechat-demo"],
+        },
+    )
     assert status == 201
     assert len(app["client_secret"]) >= 40
     status, fetched = await admin(stack, "GET", f"/admin/v1/apps/{app['client_id']}")
@@ -210,11 +246,19 @@ async def test_app_secret_is_shown_once_and_rotates(stack: Stack) -> None:
     assert rotated["client_secret"] != app["client_secret"]
 
 
-@pytest.mark.parametrize("uri", ["http://shop.example/cb", "https://shop.example/cb#x",
-                                 "https://*.example/cb", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://shop.example/cb",
+        "https://shop.example/cb#x",
+        "https://*.example/cb",
+        "javascript:alert(1)",
+    ],
+)
 async def test_unsafe_redirect_uris_are_refused(stack: Stack, uri: str) -> None:
-    status, body = await admin(stack, "POST", "/admin/v1/apps",
-                               {"name": "Bad", "redirect_uris": [uri]})
+    status, body = await admin(
+        stack, "POST", "/admin/v1/apps", {"name": "Bad", "redirect_uris": [uri]}
+    )
     assert status == 400
     assert body["error"]["code"] == "invalid_request"
 
@@ -237,7 +281,6 @@ async def test_popup_mode_ticket_works_like_redirect(stack: Stack) -> None:
     user = (await stack.users())[0]
     async with browser.socket(ticket["ticket"]) as ws:
         _, scan = await stack.scan(ticket["ticket"], user["openid"])
-        await stack.post("/mp/v1/confirm", {"ticket": ticket["ticket"],
-                                            "session": scan["session"]})
+        await stack.post("/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]})
         done = await wait_for_status(ws, "succeeded")
     assert "code=" in done["redirect_url"]

@@ -14,7 +14,7 @@ from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 from shared.wechat.client import WeChatClient
 
-from scan_gateway import routes
+from scan_gateway import avatars, routes
 from scan_gateway.context import GATEWAY, Gateway
 from scan_gateway.sessions import SessionStore
 
@@ -50,10 +50,11 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         await app[REDIS].ping()
 
     app.router.add_routes(routes.routes)
+    app.router.add_routes(avatars.routes)
     app.router.add_routes(health_routes("/internal/scan-gateway", [redis_ready]))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=middlewares("scan-gateway"), client_max_size=64 * 1024)
+    app = web.Application(middlewares=middlewares("scan-gateway"), client_max_size=3 * 1024 * 1024)
     install(app, settings, clock or SystemClock())
     return app
