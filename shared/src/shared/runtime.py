@@ -17,6 +17,7 @@ from shared import logging
 from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
 from shared.redis import open_redis
+from shared.settings import Settings
 
 T = TypeVar("T")
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
@@ -93,3 +94,28 @@ async def serve(app: web.Application, host: str, port: int, *, banner: str = "")
     finally:
         log.info("shutting_down")
         await runner.cleanup()
+
+
+def run_service(name: str, create_app: Callable[[Settings], web.Application]) -> None:
+    """A service's `python -m` entry: environment -> settings -> logging -> serve."""
+    settings = Settings.from_env()
+    logging.configure(name, level=settings.log_level, json=settings.log_json)
+    asyncio.run(serve(create_app(settings), settings.host, settings.port))
+
+
+def redis_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
+    """Readiness: Redis answers."""
+
+    async def redis_ready() -> None:
+        await app[REDIS].ping()
+
+    return redis_ready
+
+
+def mongo_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
+    """Readiness: MongoDB answers."""
+
+    async def mongo_ready() -> None:
+        await app[MONGO].admin.command("ping")
+
+    return mongo_ready

@@ -8,7 +8,16 @@ from shared.crypto import SecretBox
 from shared.events import Event, EventType
 from shared.keys import Keys
 from shared.registry import Registry
-from shared.runtime import BUS, MONGO, REDIS, bus_ctx, mongo_ctx, redis_ctx
+from shared.runtime import (
+    BUS,
+    MONGO,
+    REDIS,
+    bus_ctx,
+    mongo_ctx,
+    mongo_probe,
+    redis_ctx,
+    redis_probe,
+)
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
@@ -56,15 +65,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         ]
     )
 
-    async def mongo_ready() -> None:
-        await app[MONGO].admin.command("ping")
-
-    async def redis_ready() -> None:
-        await app[REDIS].ping()
-
     app.router.add_routes(oidc.routes)
     app.router.add_routes(admin.routes)
-    app.router.add_routes(health_routes("/internal/account", [mongo_ready, redis_ready]))
+    app.router.add_routes(health_routes("/internal/account", [mongo_probe(app), redis_probe(app)]))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

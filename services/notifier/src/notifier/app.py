@@ -6,7 +6,7 @@ from aiohttp import web
 from shared.clock import Clock, SystemClock
 from shared.events import Event
 from shared.keys import Keys
-from shared.runtime import BUS, REDIS, bus_ctx, redis_ctx
+from shared.runtime import BUS, REDIS, bus_ctx, redis_ctx, redis_probe
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
@@ -46,11 +46,8 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         ]
     )
 
-    async def redis_ready() -> None:
-        await app[REDIS].ping()
-
     app.router.add_routes(routes.routes)
-    app.router.add_routes(health_routes("/internal/notifier", [redis_ready]))
+    app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app)]))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 
 from aiohttp import WSMsgType, web
-from shared.errors import Forbidden, Unauthorized
+from shared.binding import check_binding
 from shared.events import TicketExpired, new_event
 from shared.tickets import IllegalTransition, TicketNotFound, TicketStatus
 from shared.tickets.model import TERMINAL
@@ -15,11 +14,10 @@ from shared.tickets.view import status_message
 
 from notifier.context import NOTIFIER, Notifier
 from notifier.hub import Subscriber
-from shared import ids, logging
+from shared import logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()
-BINDING_COOKIE = "ml_binding"
 
 
 async def publish_status(n: Notifier, ticket_id: str, subs: list[Subscriber]) -> None:
@@ -60,11 +58,7 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
     ticket = await n.tickets.get(ticket_id)
     if ticket is None:
         raise TicketNotFound()
-    binding = request.cookies.get(BINDING_COOKIE)
-    if not binding:
-        raise Unauthorized("The browser-binding cookie is missing.")
-    if not hmac.compare_digest(ids.sha256_hex(binding), ticket.binding_hash):
-        raise Forbidden("This ticket belongs to another browser.")
+    check_binding(request, ticket)
 
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024, compress=False)
     await ws.prepare(request)

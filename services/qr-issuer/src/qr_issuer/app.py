@@ -9,7 +9,17 @@ from shared.crypto import SecretBox
 from shared.keys import Keys
 from shared.ratelimit import RateLimiter
 from shared.registry import Registry
-from shared.runtime import BUS, HTTP, MONGO, REDIS, bus_ctx, http_ctx, mongo_ctx, redis_ctx
+from shared.runtime import (
+    BUS,
+    HTTP,
+    MONGO,
+    REDIS,
+    bus_ctx,
+    http_ctx,
+    mongo_ctx,
+    redis_ctx,
+    redis_probe,
+)
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
@@ -52,12 +62,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         ]
     )
 
-    async def redis_ready() -> None:
-        await app[REDIS].ping()
-
     app.router.add_routes(routes.routes)
     app.router.add_routes(pages.routes)
-    app.router.add_routes(health_routes("/internal/qr-issuer", [redis_ready]))
+    app.router.add_routes(health_routes("/internal/qr-issuer", [redis_probe(app)]))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-import re
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from shared.errors import AppError, Forbidden, RateLimited, Unauthorized
+from shared.binding import binding_for, check_binding, set_binding
+from shared.errors import AppError
 from shared.events import TicketIssued, new_event
 from shared.registry import Connection, QrKind
 from shared.tickets import Ticket, TicketNotFound, TicketStatus
@@ -22,8 +21,6 @@ from shared import ids, logging
 log = logging.get(__name__)
 routes = web.RouteTableDef()
 
-BINDING_COOKIE = "ml_binding"
-_BINDING_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TICKET_ID = r"{ticket:[0-9A-Za-z]{22}}"
 
 
@@ -71,10 +68,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     if conn is None:
         raise ConnectionNotEnabled()
 
-    # One binding secret per browser: reuse a well-formed cookie, else mint one.
-    binding = request.cookies.get(BINDING_COOKIE, "")
-    if not _BINDING_SHAPE.match(binding):
-        binding = ids.secret_token()
+    binding = binding_for(request)
     now = issuer.clock.now()
     ticket = Ticket(
         id=ids.ticket_id(),
@@ -123,24 +117,8 @@ async def create_ticket(request: web.Request) -> web.Response:
         status=201,
         headers={"Cache-Control": "no-store"},
     )
-    resp.set_cookie(
-        BINDING_COOKIE,
-        binding,
-        httponly=True,
-        samesite="Strict",
-        path="/",
-        secure=issuer.settings.cookie_secure,
-    )
+    set_binding(resp, binding, secure=issuer.settings.cookie_secure)
     return resp
-
-
-def check_binding(request: web.Request, ticket: Ticket) -> None:
-    """The result of a ticket only ever goes to the browser that created it."""
-    binding = request.cookies.get(BINDING_COOKIE)
-    if not binding:
-        raise Unauthorized("The browser-binding cookie is missing.")
-    if not hmac.compare_digest(ids.sha256_hex(binding), ticket.binding_hash):
-        raise Forbidden("This ticket belongs to another browser.")
 
 
 @routes.get(f"/api/v1/tickets/{TICKET_ID}")
@@ -189,6 +167,3 @@ async def ticket_qr(request: web.Request) -> web.Response:
     return web.Response(
         body=image, content_type=ctype, headers={"Cache-Control": "private, max-age=600"}
     )
-
-
-__all__ = ["BINDING_COOKIE", "RateLimited", "check_binding", "routes"]
