@@ -84,3 +84,38 @@ async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
     await pc.screenshot(path=str(screenshots / "4-demo-site-logged-in.png"))
     # Pushed, not polled: the page never asked the status endpoint.
     assert not [u for u in requests if re.search(r"/api/v1/tickets/[0-9A-Za-z]{22}$", u)]
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_popup_login_hands_the_result_to_the_opener_by_post_message(
+    stack: Stack,
+    chromium: Browser,
+    screenshots: Path,
+) -> None:
+    user = (await stack.users())[1]
+    context = await chromium.new_context(locale="en-US")
+    site = await context.new_page()
+    await site.goto(f"{stack.public}/demo/")
+    async with context.expect_page() as popup_info:
+        await site.click("#login-popup")
+    popup = await popup_info.value
+    await popup.wait_for_selector("#qr:not([hidden])")
+    assert await popup.text_content("#status") == "Scan the QR code with WeChat"
+    phone_url = await popup.get_attribute("#phone-link", "href")
+    assert phone_url
+
+    phone = await (await chromium.new_context()).new_page()
+    await phone.goto(phone_url)
+    await phone.wait_for_selector(f"#user option[value='{user['openid']}']", state="attached")
+    await phone.select_option("#user", user["openid"])
+    await phone.select_option("#scene", "1013")  # a picture from the album: warn first
+    await phone.click("#scan")
+    await phone.wait_for_selector("#risk:not([hidden])")
+    assert await phone.is_disabled("#confirm")
+    await phone.screenshot(path=str(screenshots / "5-phone-warns-album-picture.png"))
+    await phone.check("#risk-ok")
+    await phone.click("#confirm")
+
+    await site.wait_for_url(f"{stack.public}/demo/")
+    assert await site.text_content("#who") == user["nickname"]
+    assert popup.is_closed()
