@@ -108,45 +108,54 @@ class Registry:
     def forget(self) -> None:
         self._cache.clear()
 
-    async def _cached(self, kind: str, key: str) -> dict[str, Any] | None:
+    def _hit(self, kind: str, key: str) -> tuple[bool, Any]:
         hit = self._cache.get((kind, key))
-        now = time.monotonic()
-        if hit and hit[0] > now:
-            doc: dict[str, Any] | None = hit[1]
-            return doc
-        coll = self.connections if kind == "connection" else self.apps
-        field = "_id" if kind == "connection" else "client_id"
-        doc = await coll.find_one({field: key}, {"_id": 0} if kind == "app" else None)
-        self._cache[(kind, key)] = (now + self._ttl, doc)
-        return doc
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def _keep(self, kind: str, key: str, value: Any) -> None:
+        self._cache[(kind, key)] = (time.monotonic() + self._ttl, value)
 
     async def connection(self, connection_id: str) -> Connection:
-        doc = await self._cached("connection", connection_id)
-        if doc is None:
+        found, conn = self._hit("connection", connection_id)
+        if not found:
+            doc = await self.connections.find_one({"_id": connection_id})
+            if doc is not None:
+                doc["id"] = doc.pop("_id")
+                conn = Connection.model_validate(doc)
+            self._keep("connection", connection_id, conn)
+        if conn is None:
             raise UnknownConnection()
-        doc = dict(doc)
-        doc["id"] = doc.pop("_id")
-        return Connection.model_validate(doc)
+        return conn  # type: ignore[no-any-return]  # cached values are typed on the way in
 
     async def app(self, client_id: str) -> App:
-        doc = await self._cached("app", client_id)
-        if doc is None:
+        found, app = self._hit("app", client_id)
+        if not found:
+            doc = await self.apps.find_one({"client_id": client_id}, {"_id": 0})
+            app = App.model_validate(doc) if doc is not None else None
+            self._keep("app", client_id, app)
+        if app is None:
             raise UnknownClient()
-        return App.model_validate(doc)
+        return app  # type: ignore[no-any-return]  # cached values are typed on the way in
 
     async def connections_for_app(self, client_id: str) -> list[Connection]:
+        found, cached = self._hit("app-connections", client_id)
+        if found:
+            return cached  # type: ignore[no-any-return]  # cached values are typed on the way in
         out = []
         async for doc in self.connections.find({"apps": client_id}).sort("_id", 1):
             doc["id"] = doc.pop("_id")
             out.append(Connection.model_validate(doc))
+        self._keep("app-connections", client_id, out)
         return out
 
     async def save_connection(self, conn: Connection) -> None:
         doc = conn.model_dump()
         doc["_id"] = doc.pop("id")
         await self.connections.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        self._cache.pop(("connection", conn.id), None)
+        self.forget()
 
     async def save_app(self, app: App) -> None:
         await self.apps.replace_one({"client_id": app.client_id}, app.model_dump(), upsert=True)
-        self._cache.pop(("app", app.client_id), None)
+        self.forget()
