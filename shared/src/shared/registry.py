@@ -1,7 +1,9 @@
 """Connections and apps: the operator's configuration, stored in MongoDB.
 
 The account service owns writes (its admin API); qr-issuer and scan-gateway read through
-`Registry`, which caches each document briefly so the hot path rarely touches MongoDB.
+`Registry`, which caches what it finds for a few seconds so the hot path rarely touches
+MongoDB (an edit reaches other replicas within that time; something new is seen at once,
+because misses are not cached).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class Registry:
             if doc is not None:
                 doc["id"] = doc.pop("_id")
                 conn = Connection.model_validate(doc)
-            self._keep("connection", connection_id, conn)
+                self._keep("connection", connection_id, conn)
         if conn is None:
             raise UnknownConnection()
         return conn  # type: ignore[no-any-return]  # cached values are typed on the way in
@@ -134,14 +136,16 @@ class Registry:
         if not found:
             doc = await self.apps.find_one({"client_id": client_id}, {"_id": 0})
             app = App.model_validate(doc) if doc is not None else None
-            self._keep("app", client_id, app)
+            if app is not None:
+                self._keep("app", client_id, app)
         if app is None:
             raise UnknownClient()
         return app  # type: ignore[no-any-return]  # cached values are typed on the way in
 
-    async def connections_for_app(self, client_id: str) -> list[Connection]:
+    async def connections_for_app(self, client_id: str, *, fresh: bool = False) -> list[Connection]:
+        """The app's connections. `fresh` skips the cache (a connection added a moment ago)."""
         found, cached = self._hit("app-connections", client_id)
-        if found:
+        if found and not fresh:
             return cached  # type: ignore[no-any-return]  # cached values are typed on the way in
         out = []
         async for doc in self.connections.find({"apps": client_id}).sort("_id", 1):

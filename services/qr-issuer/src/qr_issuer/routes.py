@@ -54,6 +54,10 @@ def qr_content(issuer: Issuer, ticket_id: str, conn: Connection) -> str | None:
     return None
 
 
+def _pick(conns: list[Connection], wanted: str | None) -> Connection | None:
+    return next((c for c in conns if wanted in (None, c.id)), None)
+
+
 @routes.post("/api/v1/tickets")
 async def create_ticket(request: web.Request) -> web.Response:
     issuer = request.app[ISSUER]
@@ -63,8 +67,10 @@ async def create_ticket(request: web.Request) -> web.Response:
     app = await issuer.registry.app(body.client_id)
     if body.redirect_uri not in app.redirect_uris:
         raise RedirectUriMismatch()
-    conns = await issuer.registry.connections_for_app(app.client_id)
-    conn = next((c for c in conns if body.connection in (None, c.id)), None)
+    conn = _pick(await issuer.registry.connections_for_app(app.client_id), body.connection)
+    if conn is None and body.connection:
+        fresh = await issuer.registry.connections_for_app(app.client_id, fresh=True)
+        conn = _pick(fresh, body.connection)
     if conn is None:
         raise ConnectionNotEnabled()
 
