@@ -1,0 +1,329 @@
+"""deploy/ holds what the operator runs: every YAML parses, the environment example and the
+Kubernetes config name every variable the services read, and both ingresses (nginx for
+docker-compose, the Kubernetes Ingress) send every public route to the service that serves it
+and no /internal/ route anywhere. Nothing here starts a container or talks to a cluster."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from docs_support import ROOT, SERVICES
+
+from shared import settings as settings_module
+
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+ENV_EXAMPLE = DEPLOY / "minilogin.env.example"
+NGINX_CONF = DEPLOY / "nginx" / "minilogin.conf"
+SAMPLE_PARAMS = {"ticket": "A" * 22, "name": "login.js"}
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
+def load_all(path: Path) -> list[Any]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+
+
+def k8s_objects() -> list[dict[str, Any]]:
+    return [
+        doc
+        for path in sorted(K8S.glob("*.yaml"))
+        for doc in load_all(path)
+        if doc.get("kind") != "Kustomization"
+    ]
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    return loaded
+
+
+def sample(path: str) -> str:
+    """A concrete request path for a route template."""
+    return re.sub(r"\{(\w+)\}", lambda m: SAMPLE_PARAMS.get(m.group(1), "x1"), path)
+
+
+def settings_variables() -> set[str]:
+    """Every environment variable `Settings.from_env` reads, from its source."""
+    source = Path(settings_module.__file__).read_text(encoding="utf-8")
+    names = {f"ML_{n}" for n in re.findall(r'\bs\("([A-Z0-9_]+)"', source)}
+    names |= set(re.findall(r'env\.get\("([A-Z0-9_]+)"', source))
+    assert len(names) > 15  # the parse found them
+    return names
+
+
+# --- YAML ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_every_yaml_in_deploy_parses(path: Path) -> None:
+    docs = load_all(path)
+    assert docs, f"{path} is empty"
+    assert all(isinstance(d, dict) for d in docs)
+
+
+def test_the_manifests_and_compose_file_are_there() -> None:
+    names = {str(p.relative_to(DEPLOY)) for p in yaml_files()}
+    assert "docker-compose.yml" in names
+    kinds = {d["kind"] for d in k8s_objects()}
+    assert {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "Ingress",
+    } <= kinds
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert set(kustomization["resources"]) == {p.name for p in K8S.glob("*.yaml")} - {
+        "kustomization.yaml"
+    }
+
+
+# --- Environment ---------------------------------------------------------------------
+
+
+def env_example_names() -> dict[str, str]:
+    out = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def test_env_example_names_every_variable_the_services_read() -> None:
+    names = env_example_names()
+    read = settings_variables()
+    assert read - set(names) == set(), "missing from deploy/minilogin.env.example"
+    stray = {n for n in names if n.startswith("ML_")} - read
+    assert stray == set(), "ML_* names the services do not read"
+
+
+def test_env_example_is_production_safe() -> None:
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    names = env_example_names()
+    for dev_value in (
+        settings_module.DEV_SECRET_KEY,
+        settings_module.DEV_WX_APPID,
+        settings_module.DEV_WX_SECRET,
+        settings_module.DEV_ADMIN_TOKEN,
+    ):
+        assert dev_value not in text
+    assert names["ML_COOKIE_SECURE"] == "1"
+    assert int(names["ML_TRUSTED_PROXY_HOPS"]) >= 1
+    assert names["ML_PUBLIC_URL"].startswith("https://")
+    assert names["ML_JWT_PRIVATE_KEY_FILE"]
+    for secret in ("ML_SECRET_KEY", "ML_ADMIN_TOKEN", "ML_WX_SECRET"):
+        assert "CHANGE-ME" in names[secret]
+    assert "Fernet.generate_key()" in text
+
+
+def test_kubernetes_config_names_every_variable() -> None:
+    provided: set[str] = set()
+    for obj in k8s_objects():
+        if obj["kind"] == "ConfigMap":
+            provided |= set(obj["data"])
+        if obj["kind"] == "Secret" and obj["metadata"]["name"] == "minilogin-secrets":
+            provided |= set(obj["stringData"])
+    # ML_MONGO_URL is only an alias of MONGO_URL.
+    assert settings_variables() - {"ML_MONGO_URL"} - provided == set()
+
+
+# --- docker-compose ------------------------------------------------------------------
+
+
+def test_compose_runs_the_real_topology() -> None:
+    services = compose()["services"]
+    assert "management" in services["rabbitmq"]["image"]
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["mongo"]["image"].startswith("mongo:")
+    for name in SERVICES:
+        svc = services[name]
+        assert svc["build"]["context"] == ".."
+        assert svc["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+        assert (ROOT / svc["build"]["dockerfile"]).is_file()
+        assert f"/internal/{name}/readyz" in " ".join(svc["healthcheck"]["test"])
+        assert svc["environment"]["ML_HOST"] == "0.0.0.0"  # noqa: S104  # inside the container
+        assert "profiles" not in svc
+        assert "wechat-sandbox" not in svc.get("depends_on", {})
+    assert services["notifier"]["deploy"]["replicas"] == 2
+
+
+def test_the_wechat_sandbox_is_only_in_the_dev_profile() -> None:
+    services = compose()["services"]
+    sandbox = services["wechat-sandbox"]
+    assert sandbox["profiles"] == ["dev"]
+    assert (ROOT / sandbox["build"]["dockerfile"]).is_file()
+    for name, svc in services.items():
+        if name != "wechat-sandbox":
+            assert "dev" not in svc.get("profiles", []), name
+    # Production default: the real WeChat API unless ML_WX_API_BASE is given for dev.
+    for name in SERVICES:
+        base = services[name]["environment"]["ML_WX_API_BASE"]
+        assert base == "${ML_WX_API_BASE:-https://api.weixin.qq.com}"
+
+
+# --- Ingress: nginx (compose) --------------------------------------------------------
+
+
+def _blocks(text: str, keyword: str) -> list[tuple[str, str]]:
+    """(argument, body) of every `keyword arg {...}` block, braces matched."""
+    out = []
+    for m in re.finditer(rf"(?m)^\s*{keyword}\b([^{{;]*)\{{", text):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        out.append((m.group(1).strip(), text[m.end() : i - 1]))
+    return out
+
+
+def nginx_router() -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Upstream name -> compose service, and the public server's (modifier, path, body)."""
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    upstreams = {}
+    for name, body in _blocks(text, "upstream"):
+        hosts = re.findall(r"\bserver\s+([\w.-]+):\d+", body)
+        assert len(hosts) == 1, name
+        upstreams[name] = hosts[0]
+    public = [body for _, body in _blocks(text, "server") if re.search(r"listen\s+8443", body)]
+    assert len(public) == 1
+    locations = []
+    for arg, body in _blocks(public[0], "location"):
+        parts = arg.split()
+        modifier, path = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+        assert modifier in ("", "=", "^~"), "regex locations are not modelled here"
+        locations.append((modifier, path, body))
+    return upstreams, locations
+
+
+def nginx_target(path: str) -> tuple[str | None, str]:
+    """Which compose service nginx proxies `path` to (None: not proxied), and the block."""
+    upstreams, locations = nginx_router()
+    exact = [loc for loc in locations if loc[0] == "=" and loc[1] == path]
+    prefixes = [loc for loc in locations if loc[0] != "=" and path.startswith(loc[1])]
+    chosen = exact[0] if exact else max(prefixes, key=lambda loc: len(loc[1]))
+    m = re.search(r"proxy_pass\s+http://(\w+)\s*;", chosen[2])
+    return (upstreams[m.group(1)] if m else None), chosen[2]
+
+
+def test_nginx_routes_every_public_route_to_its_service(
+    routes_by_service: dict[str, set[tuple[str, str]]],
+) -> None:
+    for service, routes in routes_by_service.items():
+        for _, path in routes:
+            target, _ = nginx_target(sample(path))
+            if path.startswith("/internal/"):
+                assert target is None, f"{path} must not be public"
+            else:
+                assert target == service, f"{path}: nginx sends it to {target}"
+    for name, svc in compose()["services"].items():
+        if name != "ingress":
+            continue
+        assert any("minilogin.conf" in v for v in svc["volumes"])
+
+
+def test_nginx_routes_the_public_prefixes() -> None:
+    expected = {
+        "/login": "qr-issuer",
+        "/login/static/login.js": "qr-issuer",
+        "/api/v1/tickets": "qr-issuer",
+        "/q/x": "qr-issuer",
+        "/mp/v1/scan": "scan-gateway",
+        "/oauth/token": "account",
+        "/.well-known/jwks.json": "account",
+        "/admin/v1/apps": "account",
+        "/ws/tickets/x": "notifier",
+        "/internal/account/metrics": None,
+        "/metrics": None,
+    }
+    assert {p: nginx_target(p)[0] for p in expected} == expected
+
+
+def test_nginx_upgrades_websockets_with_a_long_read_timeout() -> None:
+    _, body = nginx_target("/ws/tickets/" + "A" * 22)
+    assert re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade", body)
+    assert re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade", body)
+    assert re.search(r"proxy_http_version\s+1\.1", NGINX_CONF.read_text())
+    timeout = re.search(r"proxy_read_timeout\s+(\d+)s", body)
+    assert timeout is not None
+    assert int(timeout.group(1)) >= 600  # longer than the longest ticket
+    # proxy_set_header in a location drops the server's: the client address must be kept.
+    assert "X-Forwarded-For" in body
+
+
+# --- Ingress: Kubernetes -------------------------------------------------------------
+
+
+def k8s_target(path: str) -> str | None:
+    """The Service the Ingresses send `path` to (Prefix matching by path element)."""
+    best: tuple[int, str] | None = None
+    for obj in k8s_objects():
+        if obj["kind"] != "Ingress":
+            continue
+        for rule in obj["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                assert p["pathType"] == "Prefix"
+                prefix = p["path"].rstrip("/")
+                if (path == prefix or path.startswith(prefix + "/")) and (
+                    best is None or len(prefix) > best[0]
+                ):
+                    best = (len(prefix), p["backend"]["service"]["name"])
+    return best[1] if best else None
+
+
+def test_kubernetes_ingress_routes_every_public_route_to_its_service(
+    routes_by_service: dict[str, set[tuple[str, str]]],
+) -> None:
+    for service, routes in routes_by_service.items():
+        for _, path in routes:
+            target = k8s_target(sample(path))
+            if path.startswith("/internal/"):
+                assert target is None, f"{path} must not be public"
+            else:
+                assert target == service, f"{path}: the Ingress sends it to {target}"
+
+
+def test_kubernetes_websocket_ingress_has_long_timeouts() -> None:
+    for obj in k8s_objects():
+        if obj["kind"] == "Ingress" and any(
+            p["backend"]["service"]["name"] == "notifier"
+            for r in obj["spec"]["rules"]
+            for p in r["http"]["paths"]
+        ):
+            notes = obj["metadata"]["annotations"]
+            assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600
+            assert int(notes["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 600
+            return
+    pytest.fail("no Ingress for the notifier")
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_kubernetes_deployment_is_probed_limited_and_locked_down(service: str) -> None:
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in k8s_objects()}
+    deployment = objs[("Deployment", service)]
+    for kind in ("Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+        assert (kind, service) in objs
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["command"] == ["python", "-m", SERVICES[service]]
+    assert container["readinessProbe"]["httpGet"]["path"] == f"/internal/{service}/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == f"/internal/{service}/healthz"
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["metadata"]["annotations"]["prometheus.io/path"] == f"/internal/{service}/metrics"
+    hpa = objs[("HorizontalPodAutoscaler", service)]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == service
+    assert hpa["spec"]["minReplicas"] >= 2
