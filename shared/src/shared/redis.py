@@ -1,16 +1,36 @@
-"""Opening Redis: a real server, or fakeredis for the embedded default."""
+"""Opening Redis: one server, a Sentinel-watched primary, a Cluster, or fakeredis.
+
+URL forms:
+- `redis://host:6379/0` (or `rediss://`): one server.
+- `redis+sentinel://s1:26379,s2:26379/<primary-name>/0`: the primary the Sentinels name,
+  followed across failovers.
+- `redis+cluster://node1:6379,node2:6379`: a Redis Cluster. Every multi-step write MiniLogin
+  makes touches one key (a Lua script), so hash slots never get in the way.
+- `memory://name`: fakeredis shared by every caller in this process using `name` (the
+  embedded default and fast tests).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.sentinel import Sentinel
 
 _FAKE_SERVERS: dict[str, Any] = {}
 
 
+def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
+    out = []
+    for part in netloc.rsplit("@", 1)[-1].split(","):
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
+        out.append((host or part, int(port) if port else default_port))
+    return out
+
+
 def open_redis(url: str) -> aioredis.Redis:
-    """`memory://name` gives a fakeredis shared by every caller in this process using `name`."""
     if url.startswith("memory://"):
         import fakeredis  # only the embedded default needs it
 
@@ -18,4 +38,27 @@ def open_redis(url: str) -> aioredis.Redis:
         server = _FAKE_SERVERS.setdefault(name, fakeredis.FakeServer())
         fake: aioredis.Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
         return fake
+    parts = urlsplit(url)
+    password = parts.password
+    if parts.scheme == "redis+sentinel":
+        path = [p for p in parts.path.split("/") if p]
+        if not path:
+            raise ValueError("redis+sentinel:// URLs name the primary: .../<primary-name>/<db>")
+        db = int(path[1]) if len(path) > 1 else 0
+        # redis-py leaves Sentinel's constructor untyped.
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            _hosts(parts.netloc, 26379),
+            socket_timeout=2,
+            sentinel_kwargs={"password": password} if password else None,
+        )
+        primary: aioredis.Redis = sentinel.master_for(
+            path[0], db=db, password=password, decode_responses=True
+        )
+        return primary
+    if parts.scheme == "redis+cluster":
+        nodes = [ClusterNode(h, p) for h, p in _hosts(parts.netloc, 6379)]
+        # RedisCluster offers the same commands; callers use it through the Redis interface.
+        return RedisCluster(  # type: ignore[return-value]
+            startup_nodes=nodes, password=password, decode_responses=True
+        )
     return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)

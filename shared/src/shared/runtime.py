@@ -112,6 +112,15 @@ def redis_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
     return redis_ready
 
 
+def bus_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
+    """Readiness: the broker connection is up."""
+
+    async def bus_ready() -> None:
+        await app[BUS].ping()
+
+    return bus_ready
+
+
 def mongo_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
     """Readiness: MongoDB answers."""
 

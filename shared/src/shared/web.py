@@ -103,7 +103,9 @@ def error_response(request: web.Request, err: AppError, *, oauth: bool = False) 
     else:
         body = error_body(err.code, err.detail_message, rid, err.details)
     headers = {"Cache-Control": "no-store"}
-    if err.status == 401 and oauth:
+    if err.status == 401 and err.code == "invalid_token":
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    elif err.status == 401 and oauth:
         headers["WWW-Authenticate"] = 'Basic realm="minilogin"'
     return web.json_response(body, status=err.status, headers=headers)
 

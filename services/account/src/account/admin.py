@@ -6,10 +6,10 @@ import base64
 import binascii
 import hmac
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from shared.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from shared.registry import (
     CONNECTION_ID,
@@ -63,8 +63,22 @@ def _decode_logo(value: str | None) -> bytes | None:
     return raw
 
 
-class _ConnectionFields(BaseModel):
+class _NoNulls(BaseModel):
+    """PATCH semantics: a field left out keeps its value; only `NULLABLE` may be set to null."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        for name in self.model_fields_set - self.NULLABLE:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class _ConnectionFields(_NoNulls):
     model_config = ConfigDict(extra="forbid")
+    NULLABLE = frozenset({"logo", "appid"})
 
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
     callback_url: str | None = Field(default=None, max_length=2048, pattern=r"^(https?://.+)?$")
@@ -134,9 +148,14 @@ async def create_connection(request: web.Request) -> web.Response:
     if await acct.registry.connections.find_one({"_id": body.id}, {"_id": 1}):
         raise Conflict(f"A connection named {body.id!r} already exists.")
     now = acct.clock.now()
-    conn = await _apply(
-        acct, Connection(id=body.id, display_name=body.display_name, created_at=now), body
+    # ML_TICKET_TTL is the lifetime of a new connection's tickets unless the request says.
+    start = Connection(
+        id=body.id,
+        display_name=body.display_name,
+        created_at=now,
+        ticket_ttl=acct.settings.ticket_ttl,
     )
+    conn = await _apply(acct, start, body)
     await acct.registry.save_connection(conn)
     log.info("connection_created", connection_id=conn.id)
     return web.json_response(_connection_out(conn), status=201)
@@ -192,7 +211,7 @@ def _redirect_ok(uri: str) -> bool:
     )
 
 
-class AppFields(BaseModel):
+class AppFields(_NoNulls):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=64)
     redirect_uris: list[str] | None = Field(default=None, min_length=1, max_length=20)

@@ -13,6 +13,7 @@ from shared.runtime import (
     MONGO,
     REDIS,
     bus_ctx,
+    bus_probe,
     mongo_ctx,
     mongo_probe,
     redis_ctx,
@@ -67,7 +68,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
 
     app.router.add_routes(oidc.routes)
     app.router.add_routes(admin.routes)
-    app.router.add_routes(health_routes("/internal/account", [mongo_probe(app), redis_probe(app)]))
+    app.router.add_routes(
+        health_routes("/internal/account", [mongo_probe(app), redis_probe(app), bus_probe(app)])
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -6,7 +6,7 @@ from aiohttp import web
 from shared.clock import Clock, SystemClock
 from shared.events import Event
 from shared.keys import Keys
-from shared.runtime import BUS, REDIS, bus_ctx, redis_ctx, redis_probe
+from shared.runtime import BUS, REDIS, bus_ctx, bus_probe, redis_ctx, redis_probe
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
@@ -47,7 +47,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
     )
 
     app.router.add_routes(routes.routes)
-    app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app)]))
+    app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app), bus_probe(app)]))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

@@ -15,8 +15,10 @@ from shared.runtime import (
     MONGO,
     REDIS,
     bus_ctx,
+    bus_probe,
     http_ctx,
     mongo_ctx,
+    mongo_probe,
     redis_ctx,
     redis_probe,
 )
@@ -64,7 +66,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(pages.routes)
-    app.router.add_routes(health_routes("/internal/qr-issuer", [redis_probe(app)]))
+    app.router.add_routes(
+        health_routes("/internal/qr-issuer", [mongo_probe(app), redis_probe(app), bus_probe(app)])
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

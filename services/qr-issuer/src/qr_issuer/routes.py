@@ -141,11 +141,11 @@ async def ticket_status(request: web.Request) -> web.Response:
 @routes.get(f"/api/v1/tickets/{TICKET_ID}/qr.png")
 async def ticket_qr(request: web.Request) -> web.Response:
     issuer = request.app[ISSUER]
+    ip = client_ip(request, issuer.settings.trusted_proxy_hops)
+    await issuer.limiter.hit("qr-ip", ip, limit=issuer.settings.rate_qr_per_ip, per=60)
     ticket = await issuer.tickets.get(request.match_info["ticket"])
     if ticket is None:
         raise TicketNotFound()
-    ip = client_ip(request, issuer.settings.trusted_proxy_hops)
-    await issuer.limiter.hit("qr-ip", ip, limit=issuer.settings.rate_qr_per_ip, per=60)
     conn = await issuer.registry.connection(ticket.connection_id)
     if conn.qr_kind == QrKind.WXACODE:
         mp = mini_program(conn, issuer.settings, issuer.box)

@@ -14,8 +14,10 @@ from shared.runtime import (
     MONGO,
     REDIS,
     bus_ctx,
+    bus_probe,
     http_ctx,
     mongo_ctx,
+    mongo_probe,
     redis_ctx,
     redis_probe,
 )
@@ -58,7 +60,11 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(avatars.routes)
-    app.router.add_routes(health_routes("/internal/scan-gateway", [redis_probe(app)]))
+    app.router.add_routes(
+        health_routes(
+            "/internal/scan-gateway", [mongo_probe(app), redis_probe(app), bus_probe(app)]
+        )
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:

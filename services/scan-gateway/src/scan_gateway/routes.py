@@ -34,7 +34,7 @@ RISKY_SCENES = {
 
 # What the user chose with the avatar component: an uploaded https URL or a small data URL.
 AVATAR = Field(
-    default=None, max_length=16384, pattern=r"^(https://|data:image/(png|jpeg|svg\+xml);)"
+    default=None, max_length=65536, pattern=r"^(https://|data:image/(png|jpeg|svg\+xml);)"
 )
 
 

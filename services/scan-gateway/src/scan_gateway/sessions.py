@@ -35,7 +35,8 @@ class SessionStore:
 
     async def open(self, session: ScanSession, session_key: str, ttl: int) -> str:
         token = ids.secret_token()
-        async with self._redis.pipeline(transaction=True) as pipe:
+        # Two keys in two hash slots: no MULTI, so Redis Cluster accepts it.
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(
                 self._keys.scan_session(ids.sha256_hex(token)),
                 json.dumps(asdict(session)),

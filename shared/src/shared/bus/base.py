@@ -26,6 +26,10 @@ class Bus(Protocol):
         """
         ...
 
+    async def ping(self) -> None:
+        """Raise when the broker cannot be reached (readiness)."""
+        ...
+
     async def dead_letters(self, queue: str) -> list[bytes]:
         """Drain and return the bodies sitting in `queue`'s dead-letter queue."""
         ...

@@ -96,6 +96,9 @@ class MemoryBus:
                 else:
                     q.inbox.put_nowait((body, attempt + 1))
 
+    async def ping(self) -> None:
+        return None
+
     async def dead_letters(self, queue: str) -> list[bytes]:
         q = self._queues.get(queue)
         if q is None:

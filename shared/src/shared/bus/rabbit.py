@@ -143,6 +143,10 @@ class RabbitBus:
         else:
             await message.ack()
 
+    async def ping(self) -> None:
+        if self._conn.is_closed or self._pub_channel is None or self._pub_channel.is_closed:
+            raise ConnectionError("not connected to RabbitMQ")
+
     async def dead_letters(self, queue: str) -> list[bytes]:
         channel = await self._conn.channel()
         try:

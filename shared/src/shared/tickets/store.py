@@ -18,7 +18,9 @@ from shared.tickets.errors import (
 )
 from shared.tickets.model import TRANSITIONS, Ticket, TicketStatus
 
-_SCRIPT = resources.files("shared.tickets").joinpath("transition.lua").read_text()
+_SCRIPTS = resources.files("shared.tickets")
+_TRANSITION = _SCRIPTS.joinpath("transition.lua").read_text()
+_CREATE = _SCRIPTS.joinpath("create.lua").read_text()
 
 
 def refusal(code: str, current: str, target: TicketStatus) -> AppError:
@@ -41,16 +43,16 @@ class TicketStore:
         self._redis = redis
         self._keys = keys
         self._clock = clock
-        self._transition = redis.register_script(_SCRIPT)
+        self._transition = redis.register_script(_TRANSITION)
+        self._create = redis.register_script(_CREATE)
 
     async def create(self, ticket: Ticket, retention: int) -> None:
         """Store a new ticket; it stays readable `retention` seconds after its lifetime ends."""
-        key = self._keys.ticket(ticket.id)
         ttl_ms = int((ticket.expires_at - self._clock.now() + retention) * 1000)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=dict(ticket.to_redis()))  # type: ignore[arg-type]  # redis-py's Mapping is invariant in its key type
-            pipe.pexpire(key, max(ttl_ms, 1))
-            await pipe.execute()
+        args: list[str] = [str(max(ttl_ms, 1))]
+        for field, value in ticket.to_redis().items():
+            args += [field, value]
+        await self._create(keys=[self._keys.ticket(ticket.id)], args=args)
 
     async def get(self, ticket_id: str) -> Ticket | None:
         raw: dict[str, str] = await self._redis.hgetall(self._keys.ticket(ticket_id))  # type: ignore[assignment]  # decode_responses=True gives str

@@ -1,0 +1,89 @@
+"""MiniLogin reaches Redis through a Sentinel-watched primary as well as directly."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from shared.clock import FakeClock
+from shared.keys import Keys
+from shared.redis import _hosts, open_redis
+from shared.tickets import Ticket, TicketStatus, TicketStore
+
+
+def test_host_lists_parse_with_default_ports() -> None:
+    assert _hosts("a:1,b,c:3", 26379) == [("a", 1), ("b", 26379), ("c", 3)]
+    assert _hosts(":secret@h1:7000", 6379) == [("h1", 7000)]
+
+
+@pytest.fixture
+def sentinel_url(tmp_path: Path) -> Iterator[str]:
+    """A real Sentinel watching the test Redis on 127.0.0.1:6379."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is needed to run a Sentinel")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+        "sentinel monitor mlprimary 127.0.0.1 6379 1\n"
+    )
+    proc = subprocess.Popen(  # noqa: S603  # fixed argv: the machine's redis-server
+        [server, str(conf), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("redis sentinel did not start")
+            time.sleep(0.05)  # waiting for a port to open, not synchronising the test
+    yield f"redis+sentinel://127.0.0.1:{port}/mlprimary/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.real
+async def test_ticket_state_machine_works_through_a_sentinel_url(sentinel_url: str) -> None:
+    redis = open_redis(sentinel_url)
+    keys = Keys(f"mlsentinel{uuid.uuid4().hex[:8]}")
+    clock = FakeClock()
+    store = TicketStore(redis, keys, clock)
+    ticket = Ticket(
+        id="S" * 22,
+        status=TicketStatus.PENDING,
+        version=1,
+        connection_id="c",
+        client_id="a",
+        redirect_uri="https://x/cb",
+        state="",
+        code_challenge="c" * 43,
+        nonce="",
+        binding_hash="h",
+        created_at=clock.now(),
+        expires_at=clock.now() + 60,
+        trace_id="t",
+    )
+    try:
+        await store.create(ticket, retention=60)
+        scanned = await store.transition(
+            ticket.id, TicketStatus.SCANNED, changes={"scanner_openid": "o1"}
+        )
+        assert (scanned.status, scanned.version) == (TicketStatus.SCANNED, 2)
+        assert 0 < await redis.pttl(keys.ticket(ticket.id)) <= 120_000
+    finally:
+        await redis.delete(keys.ticket(ticket.id))
+        await redis.aclose()
