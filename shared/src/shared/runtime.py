@@ -96,6 +96,19 @@ async def serve(app: web.Application, host: str, port: int, *, banner: str = "")
         await runner.cleanup()
 
 
+def infrastructure(
+    settings: Settings, *, mongo: bool = True, http: bool = False
+) -> list[CleanupCtx]:
+    """The shared resources a service opens first: Redis and the bus, MongoDB and an HTTP
+    client when it needs them."""
+    ctxs = [redis_ctx(settings.redis_url), bus_ctx(settings.amqp_url, settings.namespace)]
+    if mongo:
+        ctxs.append(mongo_ctx(settings.mongo_url))
+    if http:
+        ctxs.append(http_ctx())
+    return ctxs
+
+
 def run_service(name: str, create_app: Callable[[Settings], web.Application]) -> None:
     """A service's `python -m` entry: environment -> settings -> logging -> serve."""
     settings = Settings.from_env()

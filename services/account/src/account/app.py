@@ -12,11 +12,9 @@ from shared.runtime import (
     BUS,
     MONGO,
     REDIS,
-    bus_ctx,
     bus_probe,
-    mongo_ctx,
+    infrastructure,
     mongo_probe,
-    redis_ctx,
     redis_probe,
 )
 from shared.settings import Settings
@@ -57,14 +55,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], handle)
         yield
 
-    app.cleanup_ctx.extend(
-        [
-            redis_ctx(settings.redis_url),
-            bus_ctx(settings.amqp_url, settings.namespace),
-            mongo_ctx(settings.mongo_url),
-            account_ctx,
-        ]
-    )
+    app.cleanup_ctx.extend([*infrastructure(settings), account_ctx])
 
     app.router.add_routes(oidc.routes)
     app.router.add_routes(admin.routes)

@@ -6,7 +6,7 @@ from aiohttp import web
 from shared.clock import Clock, SystemClock
 from shared.events import Event
 from shared.keys import Keys
-from shared.runtime import BUS, REDIS, bus_ctx, bus_probe, redis_ctx, redis_probe
+from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
@@ -38,13 +38,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         for ws in n.hub.sockets():
             await ws.close(code=1001, message=b"server shutting down")
 
-    app.cleanup_ctx.extend(
-        [
-            redis_ctx(settings.redis_url),
-            bus_ctx(settings.amqp_url, settings.namespace),
-            notifier_ctx,
-        ]
-    )
+    app.cleanup_ctx.extend([*infrastructure(settings, mongo=False), notifier_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app), bus_probe(app)]))

@@ -13,12 +13,9 @@ from shared.runtime import (
     HTTP,
     MONGO,
     REDIS,
-    bus_ctx,
     bus_probe,
-    http_ctx,
-    mongo_ctx,
+    infrastructure,
     mongo_probe,
-    redis_ctx,
     redis_probe,
 )
 from shared.settings import Settings
@@ -48,15 +45,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         )
         yield
 
-    app.cleanup_ctx.extend(
-        [
-            redis_ctx(settings.redis_url),
-            bus_ctx(settings.amqp_url, settings.namespace),
-            mongo_ctx(settings.mongo_url),
-            http_ctx(),
-            gateway_ctx,
-        ]
-    )
+    app.cleanup_ctx.extend([*infrastructure(settings, http=True), gateway_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(avatars.routes)
