@@ -223,7 +223,7 @@ async def _serve(app: web.Application, port: int) -> TestServer:
 
 @contextlib.asynccontextmanager
 async def start_stack(
-    kind: str, mongo_url: str, namespace: str, clock: Clock
+    kind: str, mongo_url: str, namespace: str, clock: Clock, **overrides: Any
 ) -> AsyncIterator[Stack]:
     ports = {
         name: unused_port()
@@ -242,6 +242,7 @@ async def start_stack(
         log_json=True,
         log_level="WARNING",
         dev_phone_simulator_url="" if real else f"http://127.0.0.1:{ports['qr-issuer']}/phone/",
+        **overrides,
     )
     servers = [await _serve(create_sandbox(clock=clock), ports["sandbox"])]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
+from shared.runtime import run
 from shared.settings import Settings
 from wechat_sandbox.app import create_app as create_sandbox
 
@@ -78,4 +79,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
@@ -113,7 +113,17 @@ def run_service(name: str, create_app: Callable[[Settings], web.Application]) ->
     """A service's `python -m` entry: environment -> settings -> logging -> serve."""
     settings = Settings.from_env()
     logging.configure(name, level=settings.log_level, json=settings.log_json)
-    asyncio.run(serve(create_app(settings), settings.host, settings.port))
+    run(serve(create_app(settings), settings.host, settings.port))
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed (it is a dependency on Linux), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def redis_probe(app: web.Application) -> Callable[[], Awaitable[None]]:

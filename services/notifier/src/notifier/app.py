@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from shared.clock import Clock, SystemClock
-from shared.events import Event
+from shared.events import Event, EventType
 from shared.keys import Keys
 from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
 from shared.settings import Settings
@@ -13,17 +15,26 @@ from shared.web import health_routes, middlewares
 
 from notifier import routes
 from notifier.context import NOTIFIER, Notifier
+from notifier.expiry import ExpiryScheduler
 from notifier.hub import Hub
+
+BROWSER_EVENTS = [t.value for t in EventType if t != EventType.TICKET_ISSUED]
 
 
 def install(app: web.Application, settings: Settings, clock: Clock) -> None:
     async def notifier_ctx(app: web.Application) -> AsyncIterator[None]:
+        n: Notifier
+
+        async def expire(ticket_id: str) -> None:
+            await routes.expire_now(n, ticket_id)
+
         n = Notifier(
             settings=settings,
             clock=clock,
             tickets=TicketStore(app[REDIS], Keys(settings.namespace), clock),
             bus=app[BUS],
             hub=Hub(),
+            expiries=ExpiryScheduler(clock, expire),
         )
         app[NOTIFIER] = n
 
@@ -32,9 +43,14 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             if subs:
                 await routes.publish_status(n, event.ticket_id, subs)
 
-        # Every replica gets every ticket event on its own queue and serves its own browsers.
-        await n.bus.consume("notifier", ["ticket.*", "login.*"], on_event, exclusive=True)
+        # Every replica gets every change of a ticket on its own queue and serves its own
+        # browsers. ticket.issued is left out: no browser waits on a ticket before it exists.
+        await n.bus.consume("notifier", BROWSER_EVENTS, on_event, exclusive=True)
+        timer = asyncio.create_task(n.expiries.run(), name="notifier-expiries")
         yield
+        timer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await timer
         for ws in n.hub.sockets():
             await ws.close(code=1001, message=b"server shutting down")
 

@@ -10,6 +10,7 @@ from shared.clock import Clock
 from shared.settings import Settings
 from shared.tickets import TicketStore
 
+from notifier.expiry import ExpiryScheduler
 from notifier.hub import Hub
 
 
@@ -20,6 +21,7 @@ class Notifier:
     tickets: TicketStore
     bus: Bus
     hub: Hub
+    expiries: ExpiryScheduler
 
 
 NOTIFIER = web.AppKey("notifier", Notifier)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from aiohttp import WSMsgType, web
 from shared.binding import check_binding
 from shared.events import TicketExpired, new_event
@@ -32,9 +29,11 @@ async def publish_status(n: Notifier, ticket_id: str, subs: list[Subscriber]) ->
             await sub.ws.close()
 
 
-async def expire_on_time(n: Notifier, ticket_id: str, expires_at: float) -> None:
-    """When the lifetime ends, record the expiry (once, whichever replica wins) and tell."""
-    await n.clock.sleep_until(expires_at)
+async def expire_now(n: Notifier, ticket_id: str) -> None:
+    """The lifetime has ended: record the expiry (once, whichever replica wins) and tell."""
+    subs = n.hub.get(ticket_id)
+    if not subs:
+        return  # every browser left; nobody to tell, and the ticket expires by itself
     ticket = await n.tickets.get(ticket_id)
     if ticket is None:
         return
@@ -66,7 +65,7 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
     # Subscribe first, then read: a change between the two is pushed by the event,
     # and the version check drops whichever copy arrives second.
     n.hub.add(ticket_id, sub)
-    timer = asyncio.create_task(expire_on_time(n, ticket_id, ticket.expires_at))
+    n.expiries.watch(ticket_id, ticket.expires_at)
     with logging.bound_contextvars(trace_id=ticket.trace_id, ticket_id=ticket_id):
         log.debug("browser_subscribed")
         try:
@@ -76,7 +75,4 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
                     await ws.send_str("pong")
         finally:
             n.hub.remove(ticket_id, sub)
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
     return ws

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from typing import Literal
 
 from aiohttp import web
@@ -54,6 +56,29 @@ def qr_content(issuer: Issuer, ticket_id: str, conn: Connection) -> str | None:
     return None
 
 
+async def _none() -> None:
+    return None
+
+
+async def _render(issuer: Issuer, content: str, conn: Connection) -> bytes:
+    try:
+        return await issuer.renderer.render_png_async(
+            content, conn.logo_png, executor=issuer.executor
+        )
+    except ValueError:
+        # A broken logo must not stop logins: fall back to a plain code.
+        log.warning("qr_logo_invalid", connection_id=conn.id)
+        return await issuer.renderer.render_png_async(content, None, executor=issuer.executor)
+
+
+async def _store_and_announce(issuer: Issuer, ticket: Ticket, conn: Connection, now: float) -> None:
+    await issuer.tickets.create(ticket, issuer.settings.ticket_retention)
+    event = TicketIssued(
+        connection_id=conn.id, client_id=ticket.client_id, expires_at=ticket.expires_at
+    )
+    await issuer.bus.publish(new_event(ticket.id, ticket.trace_id, event, at=now))
+
+
 def _pick(conns: list[Connection], wanted: str | None) -> Connection | None:
     return next((c for c in conns if wanted in (None, c.id)), None)
 
@@ -94,16 +119,12 @@ async def create_ticket(request: web.Request) -> web.Response:
         pc_user_agent=request.headers.get("User-Agent", "")[:512],
         mode=body.mode,
     )
-    await issuer.tickets.create(ticket, issuer.settings.ticket_retention)
-    await issuer.bus.publish(
-        new_event(
-            ticket.id,
-            ticket.trace_id,
-            TicketIssued(
-                connection_id=conn.id, client_id=app.client_id, expires_at=ticket.expires_at
-            ),
-            at=now,
-        )
+    content = qr_content(issuer, ticket.id, conn)
+    # The `url` code is drawn (in the executor) while Redis and the broker answer, and
+    # handed back inline: the page shows it without a second request.
+    image, _ = await asyncio.gather(
+        _render(issuer, content, conn) if content else _none(),
+        _store_and_announce(issuer, ticket, conn, now),
     )
     log.info("ticket_issued", ticket_id=ticket.id, connection_id=conn.id, client_id=app.client_id)
     resp = web.json_response(
@@ -115,7 +136,10 @@ async def create_ticket(request: web.Request) -> web.Response:
             "qr": {
                 "kind": conn.qr_kind.value,
                 "image_url": f"/api/v1/tickets/{ticket.id}/qr.png",
-                "content": qr_content(issuer, ticket.id, conn),
+                "data_url": f"data:image/png;base64,{base64.b64encode(image).decode()}"
+                if image
+                else None,
+                "content": content,
             },
             "websocket_url": f"/ws/tickets/{ticket.id}",
             "status_url": f"/api/v1/tickets/{ticket.id}",
@@ -161,14 +185,7 @@ async def ticket_qr(request: web.Request) -> web.Response:
     else:
         content = qr_content(issuer, ticket.id, conn)
         assert content is not None
-        try:
-            image = await issuer.renderer.render_png_async(
-                content, conn.logo_png, executor=issuer.executor
-            )
-        except ValueError:
-            # A broken logo must not stop logins: fall back to a plain code.
-            log.warning("qr_logo_invalid", connection_id=conn.id)
-            image = await issuer.renderer.render_png_async(content, None, executor=issuer.executor)
+        image = await _render(issuer, content, conn)
         ctype = "image/png"
     return web.Response(
         body=image, content_type=ctype, headers={"Cache-Control": "private, max-age=600"}

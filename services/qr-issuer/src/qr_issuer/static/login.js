@@ -134,7 +134,7 @@
     ticket = data;
     ticket.mode = body.mode || "redirect";
     const img = $("qr");
-    img.src = ticket.qr.image_url;
+    img.src = ticket.qr.data_url || ticket.qr.image_url;
     img.alt = t("hint");
     img.hidden = false;
     status = "pending";

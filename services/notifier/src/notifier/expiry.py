@@ -1,0 +1,61 @@
+"""One timer per notifier process for every waiting browser's ticket lifetime.
+
+A task per WebSocket would cost a few KiB each; 20,000 waiting browsers share this one
+task and a heap of (deadline, ticket) instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from shared.clock import Clock
+
+
+class ExpiryScheduler:
+    def __init__(self, clock: Clock, on_due: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+        self._clock = clock
+        self._on_due = on_due
+        self._heap: list[tuple[float, str]] = []
+        self._queued: set[str] = set()
+        self._changed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def watch(self, ticket_id: str, deadline: float) -> None:
+        if ticket_id in self._queued:
+            return
+        self._queued.add(ticket_id)
+        heapq.heappush(self._heap, (deadline, ticket_id))
+        if self._heap[0][1] == ticket_id:
+            self._changed.set()  # a new earliest deadline: re-arm the sleep
+
+    async def run(self) -> None:
+        while True:
+            if not self._heap:
+                await self._changed.wait()
+                self._changed.clear()
+                continue
+            deadline = self._heap[0][0]
+            if self._clock.now() < deadline:
+                await self._sleep_or_change(deadline)
+                continue
+            _, ticket_id = heapq.heappop(self._heap)
+            self._queued.discard(ticket_id)
+            task = asyncio.create_task(self._on_due(ticket_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _sleep_or_change(self, deadline: float) -> None:
+        self._changed.clear()
+        sleep = asyncio.ensure_future(self._clock.sleep_until(deadline))
+        change = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({sleep, change}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in (sleep, change):
+                fut.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fut
