@@ -101,7 +101,13 @@ async def scan(request: web.Request) -> web.Response:
         },
     )
     session = await gw.sessions.open(
-        ScanSession(ticket=ticket.id, openid=wx.openid, unionid=wx.unionid or "", appid=mp.appid),
+        ScanSession(
+            ticket=ticket.id,
+            connection_id=conn.id,
+            openid=wx.openid,
+            unionid=wx.unionid or "",
+            appid=mp.appid,
+        ),
         wx.session_key,
         ttl=int(ticket.expires_at - now) + 5,
     )
@@ -153,10 +159,12 @@ async def confirm(request: web.Request) -> web.Response:
     body = await read_json(request, ConfirmRequest)
     session = await gw.sessions.require(body.session, body.ticket)
     now = gw.clock.now()
-    ticket = await _live(gw.tickets, body.ticket, now)
-    conn = await gw.registry.connection(ticket.connection_id)
+    # The transition below refuses a lapsed or finished ticket; a read first is only worth it
+    # before spending a (paid) phone-number code.
+    conn = await gw.registry.connection(session.connection_id)
     phone = ""
     if body.phone_code:
+        await _live(gw.tickets, body.ticket, now)
         mp = mini_program(conn, gw.settings, gw.box)
         info = await gw.wechat.get_phone_number(
             mp.appid, mp.secret, body.phone_code, openid=session.openid

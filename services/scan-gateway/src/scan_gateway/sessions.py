@@ -23,6 +23,7 @@ class InvalidSession(AppError):
 @dataclass(frozen=True)
 class ScanSession:
     ticket: str
+    connection_id: str
     openid: str
     unionid: str
     appid: str
