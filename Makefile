@@ -41,6 +41,15 @@ services:
 browser:
 	@scripts/ensure-chromium.sh
 
+## make bench: the standard load scenario against the real topology (about 4 minutes);
+## writes docs/benchmarks.md and docs/benchmarks-latency.png.
+bench: $(STAMP) services
+	$(PY) -m bench --out docs/benchmarks.md
+
+## make bench-quick: a few-second smoke of the same harness (make test runs it too).
+bench-quick: $(STAMP) services
+	$(PY) -m pytest -q -p no:cacheprovider tests/bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

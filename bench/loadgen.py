@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import secrets
 import sys
 import time
@@ -34,12 +35,20 @@ CLIENT_SECRET = "demo-client-secret-for-development-only"  # devstack.seed.DEMO_
 BINDING_COOKIE = "ml_binding"
 POLL_INTERVAL = 0.8  # Authing's polling interval
 THINK_TIME = 1.0  # seconds between the phone's scan and its confirm, longer than a poll
-WAIT_TIMEOUT = 15.0
+WAIT_TIMEOUT = 10.0
+DRAIN = 10.0
+BASIC_AUTH = aiohttp.encode_basic_auth(CLIENT_ID, CLIENT_SECRET)
 TERMINAL = {"succeeded", "failed", "binding_required", "cancelled", "expired"}
 
 
 class LoginFailed(Exception):
     pass
+
+
+def error_kind(exc: BaseException) -> str:
+    """An error's kind without what differs per login (ids, URLs), so they add up."""
+    text = re.sub(r"[0-9A-Za-z]{22}|url='[^']*'", "…", str(exc))[:100]
+    return f"{type(exc).__name__}: {text}"
 
 
 def now() -> float:
@@ -60,7 +69,7 @@ def pkce() -> tuple[str, str]:
 def poisson_schedule(rate: float, duration: float, seed: int) -> list[float]:
     """Start offsets (seconds) of an open-loop run: exponential gaps at `rate` per second."""
     rng = random.Random(seed)
-    at, out = 0.0, []
+    at, out = 0.0, list[float]()
     while True:
         at += rng.expovariate(rate)
         if at >= duration:
@@ -124,7 +133,9 @@ class Client:
             raise LoginFailed("qr.png is not a PNG")
 
     async def load_jwks(self) -> None:
-        _, body = await self.call("GET /.well-known/jwks.json", "GET", self.url("/.well-known/jwks.json"))
+        _, body = await self.call(
+            "GET /.well-known/jwks.json", "GET", self.url("/.well-known/jwks.json")
+        )
         self.jwks = {k["kid"]: jwt.PyJWK(k).key for k in json.loads(body)["keys"]}
 
     async def phone_scan(self, ticket: str) -> tuple[str, float]:
@@ -163,7 +174,7 @@ class Client:
                 "code_verifier": verifier,
                 "redirect_uri": f"{self.spec['public']}/demo/callback",
             },
-            headers={"Authorization": aiohttp.BasicAuth(CLIENT_ID, CLIENT_SECRET).encode()},
+            headers={"Authorization": BASIC_AUTH},
         )
         id_token = json.loads(body)["id_token"]
         key = self.jwks[jwt.get_unverified_header(id_token)["kid"]]
@@ -182,6 +193,9 @@ class Watcher:
         self.changed = asyncio.Event()
         self.last: dict[str, Any] = {}
         self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        raise NotImplementedError
 
     def saw(self, msg: dict[str, Any]) -> None:
         self.seen.setdefault(msg["status"], now())
@@ -301,7 +315,7 @@ async def open_loop(
         try:
             return await job()
         except Exception as exc:
-            client.errors[f"{type(exc).__name__}: {str(exc)[:100]}"] += 1
+            client.errors[error_kind(exc)] += 1
             return None
 
     for at in offsets:
@@ -310,7 +324,15 @@ async def open_loop(
             await asyncio.sleep(delay)
         lag = max(lag, now() - start - at)
         tasks.append(asyncio.create_task(guarded()))
-    results = await asyncio.gather(*tasks)
+    # An overloaded system does not get to finish its backlog at leisure: what has not
+    # finished DRAIN seconds after the last start counts as an error.
+    _, unfinished = await asyncio.wait(tasks, timeout=DRAIN) if tasks else (set(), set())
+    for task in unfinished:
+        task.cancel()
+    if unfinished:
+        client.errors[f"unfinished {DRAIN:g} s after the last start"] += len(unfinished)
+        await asyncio.wait(unfinished)
+    results = [t.result() for t in tasks if not t.cancelled()]
     return [r for r in results if r is not None], start, lag
 
 
@@ -318,7 +340,7 @@ def new_session(**connector: Any) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None, **connector),
         cookie_jar=aiohttp.DummyCookieJar(),
-        timeout=aiohttp.ClientTimeout(total=30),
+        timeout=aiohttp.ClientTimeout(total=DRAIN),
     )
 
 
@@ -349,6 +371,8 @@ async def scenario_logins(spec: dict[str, Any], args: dict[str, Any]) -> dict[st
         "scanned_ms": ms([r.scanned for r in results if r.scanned is not None]),
         "succeeded_ms": ms([r.succeeded for r in results]),
         "total_ms": ms([r.total for r in results]),
+        "duration": args["duration"],
+        "done_s": [round(r.done_at - start, 4) for r in results],
         "api_ms": {name: ms(v) for name, v in client.api.items()},
         "loadgen_cpu": cpu,
     }
@@ -411,7 +435,7 @@ async def scenario_idle(spec: dict[str, Any], args: dict[str, Any]) -> dict[str,
                 await ws.receive_json(timeout=10)  # "pending": the server has subscribed us
                 held.append(asyncio.create_task(hold(ws)))
             except Exception as exc:
-                failed[f"{type(exc).__name__}: {str(exc)[:100]}"] += 1
+                failed[error_kind(exc)] += 1
 
     await asyncio.gather(*(open_one(i) for i in range(args["count"])))
     alive = sum(not t.done() for t in held)

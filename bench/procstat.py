@@ -28,6 +28,13 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def open_fds(pid: int) -> int:
+    try:
+        return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return 0
+
+
 def pids_named(name: str) -> list[int]:
     """Processes whose command name (`/proc/<pid>/comm`) is `name`."""
     found = []

@@ -45,11 +45,22 @@ async def profile_services(topo: Topology, seconds: float) -> dict[str, list[tup
     targets = [*SERVICES, "wechat-sandbox", "SecantusDB"]
     procs = {
         name: await asyncio.create_subprocess_exec(
-            tool, "record", "--format", "raw", "--rate", "100", "--nonblocking",
-            "--duration", str(int(seconds)), "--pid", str(topo.procs[name].pid),
-            "--output", str(out / f"{name}.txt"),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            tool,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "--nonblocking",
+            "--duration",
+            str(int(seconds)),
+            "--pid",
+            str(topo.procs[name].pid),
+            "--output",
+            str(out / f"{name}.txt"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         for name in targets
     }
     for proc in procs.values():

@@ -11,28 +11,31 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import cpu_seconds, rss_bytes
+from bench.procstat import cpu_seconds, open_fds, rss_bytes
 from bench.profile import profile_services
-from bench.topology import Topology, start_topology, raise_fd_limit
+from bench.topology import Topology, raise_fd_limit, start_topology
 
-SETTLE = 2.0  # seconds between scenarios, so one's tail does not land in the next
+BENCH_ROOT = Path(__file__).resolve().parent.parent  # where `python -m bench.loadgen` resolves
 
 
 @dataclass(frozen=True)
 class Plan:
+    light_rate: float = 20  # logins/s well inside capacity: latency without queueing
     latency_rate: float = 100  # logins/s for the push-vs-poll latency comparison
     peak_rate: float = 300  # logins/s for the throughput runs
-    login_duration: float = 20
+    login_duration: float = 12
     ticket_rate: float = 1000  # tickets with QR image per second
-    ticket_duration: float = 10
+    ticket_duration: float = 5
     idle: int = 20_000  # idle waiting browsers on one notifier
     idle_workers: int = 2  # load generator processes holding them (each has its own fd limit)
+    settle: float = 2.0  # seconds between phases, so one's tail does not land in the next
+    hold: float = 3.0  # seconds the idle sockets are held before their memory is read again
     profile: bool = False
 
 
 QUICK = Plan(
-    latency_rate=5, peak_rate=10, login_duration=2, ticket_rate=20, ticket_duration=1, idle=50,
-    idle_workers=1,
+    light_rate=3, latency_rate=5, peak_rate=10, login_duration=1.5, ticket_rate=20,
+    ticket_duration=1, idle=50, idle_workers=1, settle=0.2, hold=0.2,
 )  # fmt: skip
 
 
@@ -65,12 +68,11 @@ def _cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
-async def _loadgen(
-    spec: dict[str, Any], args: dict[str, Any]
-) -> asyncio.subprocess.Process:
+async def _loadgen(spec: dict[str, Any], args: dict[str, Any]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.loadgen", json.dumps(spec), json.dumps(args),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=BENCH_ROOT,
+        limit=2**26,  # one JSON line carries every latency sample
     )  # fmt: skip
 
 
@@ -91,9 +93,7 @@ async def run_phase(
     before = _cpu_snapshot(pids)
     t0 = time.monotonic()
     proc = await _loadgen(topo.spec(), args)
-    profiling = (
-        asyncio.create_task(profile_services(topo, profile_for)) if profile_for else None
-    )
+    profiling = asyncio.create_task(profile_services(topo, profile_for)) if profile_for else None
     result = await _read_json(proc)
     await proc.wait()
     wall = time.monotonic() - t0
@@ -105,7 +105,7 @@ async def run_phase(
     return phase
 
 
-async def run_idle(topo: Topology, count: int, workers: int) -> Phase:
+async def run_idle(topo: Topology, count: int, workers: int, hold: float) -> Phase:
     """Idle waiting browsers on the one notifier: RSS per held connection."""
     pids = topo.pids()
     notifier = pids["notifier"]
@@ -123,9 +123,9 @@ async def run_idle(topo: Topology, count: int, workers: int) -> Phase:
     open_s = time.monotonic() - t0
     held = sum(r["ready"] for r in ready)
     rss = rss_bytes(notifier)
-    await asyncio.sleep(3)  # hold them idle a moment, then look again
+    await asyncio.sleep(hold)  # hold them idle a moment, then look again
     rss_later = rss_bytes(notifier)
-    fds = len(list(Path(f"/proc/{notifier}/fd").iterdir()))
+    fds = open_fds(notifier)
     cpu_open = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
     for p in procs:
         assert p.stdin is not None
@@ -152,14 +152,27 @@ async def run_idle(topo: Topology, count: int, workers: int) -> Phase:
     return Phase("idle", {"count": count, "workers": workers}, result, open_s, cpu_open)
 
 
+async def quiesce(topo: Topology, settle: float, limit: float = 30) -> None:
+    """Wait until the services have worked off what an overloaded phase left queued (they
+    use under a tenth of a core together), then `settle` more seconds."""
+    pids = list(topo.pids().values())
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(p) for p in pids)
+        await asyncio.sleep(0.5)
+        if sum(cpu_seconds(p) for p in pids) - before < 0.05:
+            break
+    await asyncio.sleep(settle)
+
+
 async def run(plan: Plan) -> Run:
     fd_limit = raise_fd_limit()
     # One notifier process needs a descriptor per socket plus its own few dozen.
     idle = min(plan.idle, fd_limit - 100)
     started = time.time()
     async with start_topology() as topo:
-        phases = [await run_idle(topo, idle, plan.idle_workers)]
-        await asyncio.sleep(SETTLE)
+        phases = [await run_idle(topo, idle, plan.idle_workers, plan.hold)]
+        await quiesce(topo, plan.settle)
         phases.append(
             await run_phase(
                 topo,
@@ -167,9 +180,14 @@ async def run(plan: Plan) -> Run:
                 {"scenario": "tickets", "rate": plan.ticket_rate, "duration": plan.ticket_duration},
             )
         )
-        for label, rate in (("latency", plan.latency_rate), ("peak", plan.peak_rate)):
+        phases_rates = (
+            ("light", plan.light_rate),
+            ("latency", plan.latency_rate),
+            ("peak", plan.peak_rate),
+        )
+        for label, rate in phases_rates:
             for mode in ("push", "poll"):
-                await asyncio.sleep(SETTLE)
+                await quiesce(topo, plan.settle)
                 profile_for = (
                     plan.login_duration if plan.profile and (label, mode) == ("peak", "push")
                     else 0

@@ -29,6 +29,9 @@ from shared.registry import Registry
 from bench.procstat import pids_named
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# redis-py's pool refuses ("Too many connections") past 100 connections in use instead of
+# waiting; under load every service has more Redis calls in flight than that.
+SERVICE_REDIS_URL = REDIS_URL + "?max_connections=2000"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 SANDBOX_APPID = "wx5eb1d2c3a4f60789"
 SERVICES = ("qr-issuer", "scan-gateway", "account", "notifier")
@@ -99,6 +102,11 @@ class Topology:
         }
 
 
+def _tail(log: Path) -> str:
+    """The end of a process's log, for the error that says it failed."""
+    return log.read_text(errors="replace")[-2000:]
+
+
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(  # noqa: S603  # our own interpreter running known modules
@@ -112,27 +120,23 @@ async def _wait_ready(
     deadline = time.monotonic() + 60
     while True:
         if proc.poll() is not None:
-            raise TopologyError(f"{name} exited: {log.read_text()[-2000:]}")
+            raise TopologyError(f"{name} exited: {_tail(log)}")
         with contextlib.suppress(aiohttp.ClientError, OSError):
             async with http.get(url) as r:
                 if r.status == 200:
                     return
         if time.monotonic() > deadline:
-            raise TopologyError(f"{name} not ready at {url}: {log.read_text()[-2000:]}")
+            raise TopologyError(f"{name} not ready at {url}: {_tail(log)}")
         await asyncio.sleep(0.1)  # polling a process that is still starting
 
 
 async def _prepare_sandbox(http: aiohttp.ClientSession, url: str, users: int) -> list[str]:
     """Lift the per-user wx.login limit and create `users` phones to log in with."""
-    async with http.patch(
-        f"{url}/__sandbox/config", json={"jscode_user_minute_limit": 10**9}
-    ) as r:
+    async with http.patch(f"{url}/__sandbox/config", json={"jscode_user_minute_limit": 10**9}) as r:
         r.raise_for_status()
     openids = []
     for i in range(users):
-        async with http.post(
-            f"{url}/__sandbox/users", json={"nickname": f"bench{i}"}
-        ) as r:
+        async with http.post(f"{url}/__sandbox/users", json={"nickname": f"bench{i}"}) as r:
             r.raise_for_status()
             openids.append((await r.json())["openid"])
     return openids
@@ -150,7 +154,7 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
     env = {
         **os.environ,
         "ML_HOST": "127.0.0.1",
-        "ML_REDIS_URL": REDIS_URL,
+        "ML_REDIS_URL": SERVICE_REDIS_URL,
         "ML_AMQP_URL": AMQP_URL,
         "ML_MONGO_URL": mongo_url,
         "ML_MONGO_DB": namespace,
@@ -219,7 +223,7 @@ async def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> Non
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise TopologyError(f"SecantusDB did not start: {log.read_text()[-2000:]}")
+                raise TopologyError(f"SecantusDB did not start: {_tail(log)}") from None
             await asyncio.sleep(0.05)  # polling a port that is still opening
         else:
             writer.close()
