@@ -61,4 +61,8 @@ def open_redis(url: str) -> aioredis.Redis:
         return RedisCluster(  # type: ignore[return-value]
             startup_nodes=nodes, password=password, decode_responses=True
         )
-    return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    # Under load, wait for a free connection (up to 5 s) instead of failing the request.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=512, timeout=5, decode_responses=True, health_check_interval=30
+    )
+    return aioredis.Redis.from_pool(pool)

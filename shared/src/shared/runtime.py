@@ -4,6 +4,8 @@ kept under typed app keys, and one way to run an app until a signal stops it."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -75,12 +77,16 @@ def http_ctx() -> CleanupCtx:
     return resource(HTTP, open_, lambda s: s.close())
 
 
-async def serve(app: web.Application, host: str, port: int, *, banner: str = "") -> None:
+async def serve(
+    app: web.Application, host: str, port: int, *, banner: str = "", reuse_port: bool = False
+) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run)."""
     log = logging.get("runtime")
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
+    site = web.TCPSite(
+        runner, host, port, backlog=4096, reuse_address=True, reuse_port=reuse_port or None
+    )
     await site.start()
     log.info("listening", host=host, port=port)
     if banner:
@@ -110,10 +116,41 @@ def infrastructure(
 
 
 def run_service(name: str, create_app: Callable[[Settings], web.Application]) -> None:
-    """A service's `python -m` entry: environment -> settings -> logging -> serve."""
+    """A service's `python -m` entry: environment -> settings -> logging -> serve.
+
+    With ML_WORKERS > 1 it starts that many processes sharing the port (SO_REUSEPORT), so
+    one service can use several cores; the kernel spreads connections between them."""
+    settings = Settings.from_env()
+    if settings.workers <= 1:
+        _worker(name, create_app, reuse_port=False)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_worker, args=(name, create_app), kwargs={"reuse_port": True}, name=f"{name}-{i}"
+        )
+        for i in range(settings.workers)
+    ]
+    for proc in procs:
+        proc.start()
+
+    def forward(signum: int, _: object) -> None:
+        for proc in procs:
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for proc in procs:
+        proc.join()
+
+
+def _worker(
+    name: str, create_app: Callable[[Settings], web.Application], *, reuse_port: bool
+) -> None:
     settings = Settings.from_env()
     logging.configure(name, level=settings.log_level, json=settings.log_json)
-    run(serve(create_app(settings), settings.host, settings.port))
+    run(serve(create_app(settings), settings.host, settings.port, reuse_port=reuse_port))
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

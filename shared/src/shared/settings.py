@@ -47,6 +47,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Processes of this service sharing the port; scale pods first, this is for one big box.
+    workers: int = 1
     wx_api_base: str = "https://api.weixin.qq.com"
     wx_appid: str = DEV_WX_APPID
     wx_secret: Secret = Secret(DEV_WX_SECRET)
@@ -89,6 +91,7 @@ class Settings:
             "public_url": s("PUBLIC_URL", d.public_url),
             "host": s("HOST", d.host),
             "port": int(s("PORT", str(d.port))),
+            "workers": int(s("WORKERS", "1")),
             "wx_api_base": s("WX_API_BASE", d.wx_api_base),
             "wx_appid": s("WX_APPID", d.wx_appid),
             "wx_secret": Secret(s("WX_SECRET", d.wx_secret.get())),

@@ -48,7 +48,7 @@ def middlewares(service: str, *, oauth_prefix: str = "/oauth/") -> list[Any]:
         request[TRACE_ID] = trace
         started = time.perf_counter()
         status = 500
-        with logging.bound_contextvars(request_id=request_id, trace_id=trace):
+        with logging.bound(request_id=request_id, trace_id=trace):
             try:
                 resp = await _render_errors(request, handler, request_id, oauth_prefix)
                 status = resp.status

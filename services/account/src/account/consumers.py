@@ -33,9 +33,7 @@ def with_query(uri: str, params: dict[str, str]) -> str:
 async def on_ticket_confirmed(acct: Account, event: Event) -> None:
     payload = event.payload
     assert isinstance(payload, TicketConfirmed)
-    with logging.bound_contextvars(
-        trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id
-    ):
+    with logging.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
         ticket = await acct.tickets.get(event.ticket_id)
         if ticket is None or ticket.status != TicketStatus.CONFIRMED:
             # Delivered twice, or the ticket is gone: nothing left to do.

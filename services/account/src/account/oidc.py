@@ -159,7 +159,7 @@ async def token(request: web.Request) -> web.Response:
         "scope": "openid profile phone",
         "jti": ids.event_id(),
     }
-    with logging.bound_contextvars(trace_id=grant.trace_id):
+    with logging.bound(trace_id=grant.trace_id):
         log.info(
             "tokens_issued", client_id=client_id, user_id=grant.user_id, ticket_id=grant.ticket_id
         )

@@ -66,7 +66,7 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
     # and the version check drops whichever copy arrives second.
     n.hub.add(ticket_id, sub)
     n.expiries.watch(ticket_id, ticket.expires_at)
-    with logging.bound_contextvars(trace_id=ticket.trace_id, ticket_id=ticket_id):
+    with logging.bound(trace_id=ticket.trace_id, ticket_id=ticket_id):
         log.debug("browser_subscribed")
         try:
             await publish_status(n, ticket_id, [sub])

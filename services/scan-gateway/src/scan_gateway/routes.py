@@ -119,7 +119,7 @@ async def scan(request: web.Request) -> web.Response:
             at=now,
         )
     )
-    with logging.bound_contextvars(trace_id=ticket.trace_id):
+    with logging.bound(trace_id=ticket.trace_id):
         log.info("ticket_scanned", ticket_id=ticket.id, launch_scene=body.launch_scene)
     risk = RISKY_SCENES.get(body.launch_scene or 0)
     app = await gw.registry.app(ticket.client_id)
@@ -198,7 +198,7 @@ async def confirm(request: web.Request) -> web.Response:
             at=now,
         )
     )
-    with logging.bound_contextvars(trace_id=ticket.trace_id):
+    with logging.bound(trace_id=ticket.trace_id):
         log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
     return web.json_response({"ticket": ticket.id, "status": ticket.status.value})
 
@@ -217,6 +217,6 @@ async def cancel(request: web.Request) -> web.Response:
     await gw.bus.publish(
         new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
     )
-    with logging.bound_contextvars(trace_id=ticket.trace_id):
+    with logging.bound(trace_id=ticket.trace_id):
         log.info("ticket_cancelled", ticket_id=ticket.id)
     return web.json_response({"ticket": ticket.id, "status": ticket.status.value})
