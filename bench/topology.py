@@ -29,9 +29,6 @@ from shared.registry import Registry
 from bench.procstat import pids_named
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-# redis-py's pool refuses ("Too many connections") past 100 connections in use instead of
-# waiting; under load every service has more Redis calls in flight than that.
-SERVICE_REDIS_URL = REDIS_URL + "?max_connections=2000"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 SANDBOX_APPID = "wx5eb1d2c3a4f60789"
 SERVICES = ("qr-issuer", "scan-gateway", "account", "notifier")
@@ -154,7 +151,7 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
     env = {
         **os.environ,
         "ML_HOST": "127.0.0.1",
-        "ML_REDIS_URL": SERVICE_REDIS_URL,
+        "ML_REDIS_URL": REDIS_URL,
         "ML_AMQP_URL": AMQP_URL,
         "ML_MONGO_URL": mongo_url,
         "ML_MONGO_DB": namespace,
