@@ -41,6 +41,9 @@ BASIC_AUTH = aiohttp.encode_basic_auth(CLIENT_ID, CLIENT_SECRET)
 TERMINAL = {"succeeded", "failed", "binding_required", "cancelled", "expired"}
 
 
+INLINE_PNG = "data:image/png;base64,"
+
+
 class LoginFailed(Exception):
     pass
 
@@ -122,9 +125,15 @@ class Client:
         )
         ticket = json.loads(body)
         cookie = f"{BINDING_COOKIE}={r.cookies[BINDING_COOKIE].value}"
-        return ticket["ticket"], cookie, verifier, nonce, ticket["qr"]["image_url"]
+        # The hosted page shows the inline image when there is one, as this does.
+        image = ticket["qr"].get("data_url") or ticket["qr"]["image_url"]
+        return ticket["ticket"], cookie, verifier, nonce, image
 
     async def qr_image(self, image_url: str, cookie: str) -> None:
+        if image_url.startswith(INLINE_PNG):
+            if not base64.b64decode(image_url[len(INLINE_PNG) :]).startswith(b"\x89PNG"):
+                raise LoginFailed("the inline QR is not a PNG")
+            return
         _, png = await self.call(
             "GET /api/v1/tickets/{id}/qr.png", "GET", self.url(image_url),
             headers={"Cookie": cookie},

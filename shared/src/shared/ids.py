@@ -11,8 +11,16 @@ _BASE62 = string.digits + string.ascii_letters
 
 
 def random_base62(length: int) -> str:
-    """`length` characters from [0-9A-Za-z]: 22 characters carry ~131 bits."""
-    return "".join(secrets.choice(_BASE62) for _ in range(length))
+    """`length` characters from [0-9A-Za-z]: 22 characters carry ~131 bits.
+
+    One read of the system's randomness, then base conversion (exactly uniform: the
+    number is drawn below 62**length)."""
+    n = secrets.randbelow(62**length)
+    out = []
+    for _ in range(length):
+        n, digit = divmod(n, 62)
+        out.append(_BASE62[digit])
+    return "".join(out)
 
 
 def ticket_id() -> str:

@@ -59,14 +59,18 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
         raise TicketNotFound()
     check_binding(request, ticket)
 
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024, compress=False)
+    trace_id, expires_at = ticket.trace_id, ticket.expires_at
+    del ticket  # a waiting browser holds its socket for minutes: keep only what is needed
+
+    # The heartbeat finds dead peers and keeps idle proxies from cutting the connection.
+    ws = web.WebSocketResponse(heartbeat=45, max_msg_size=1024, compress=False)
     await ws.prepare(request)
     sub = Subscriber(ws)
     # Subscribe first, then read: a change between the two is pushed by the event,
     # and the version check drops whichever copy arrives second.
     n.hub.add(ticket_id, sub)
-    n.expiries.watch(ticket_id, ticket.expires_at)
-    with logging.bound(trace_id=ticket.trace_id, ticket_id=ticket_id):
+    n.expiries.watch(ticket_id, expires_at)
+    with logging.bound(trace_id=trace_id, ticket_id=ticket_id):
         log.debug("browser_subscribed")
         try:
             await publish_status(n, ticket_id, [sub])
