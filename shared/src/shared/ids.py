@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import string
-import uuid
 
 _BASE62 = string.digits + string.ascii_letters
 
@@ -38,9 +38,15 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+# Ids that name things but guard nothing (events, traces, requests) come from a fast
+# generator seeded from the system once per process: a system call per id showed up at
+# several per cent of a busy service.
+_FAST = random.Random(secrets.randbits(256))  # noqa: S311  # these ids are not secrets
+
+
 def event_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_FAST.getrandbits(128):032x}"
 
 
 def trace_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_FAST.getrandbits(128):032x}"
