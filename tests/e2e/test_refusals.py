@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 from minilogin_testkit import Stack, code_from, next_status, wait_for_status
 from shared.clock import FakeClock
+from shared.tickets import TicketStatus
 
 
 async def _ticket_state(stack: Stack, ticket_id: str) -> dict[str, str]:
@@ -275,3 +276,27 @@ async def test_unknown_route_gets_a_json_404(stack: Stack) -> None:
     async with stack.http.get(stack.url("/api/v1/nothing-here")) as r:
         assert r.status == 404
         _error(await r.json(), "not_found")
+
+
+async def test_a_confirmed_login_that_never_finishes_is_reported_failed_to_the_browser(
+    fake_clock_stack: Stack,
+) -> None:
+    stack = fake_clock_stack
+    assert isinstance(stack.clock, FakeClock)
+    alice = (await stack.users())[0]
+    browser = stack.browser()
+    ticket, _ = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        assert (await next_status(ws))["status"] == "pending"
+        await stack.scan(ticket["ticket"], alice["openid"])
+        assert (await next_status(ws))["status"] == "scanned"
+        # Confirmed in the store only: as if the account service never got the event.
+        await stack.tickets.transition(
+            ticket["ticket"], TicketStatus.CONFIRMED, scanner=alice["openid"]
+        )
+        stack.clock.advance(ticket["expires_at"] - stack.clock.now() + 1)
+        stack.clock.advance(16)  # past the grace a finishing login gets
+
+        done = await wait_for_status(ws, "failed")
+
+    assert done["reason"] == "login_not_completed"

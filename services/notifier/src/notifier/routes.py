@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import WSMsgType, web
 from shared.binding import check_binding
-from shared.events import TicketExpired, new_event
-from shared.tickets import IllegalTransition, TicketNotFound, TicketStatus
+from shared.events import LoginFailed, TicketExpired, new_event
+from shared.tickets import IllegalTransition, Ticket, TicketNotFound, TicketStatus
 from shared.tickets.model import TERMINAL
 from shared.tickets.view import status_message
 
@@ -15,6 +15,8 @@ from shared import logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()
+# How long after its lifetime a confirmed ticket may still be finishing.
+STUCK_GRACE = 15.0
 
 
 async def publish_status(n: Notifier, ticket_id: str, subs: list[Subscriber]) -> None:
@@ -37,6 +39,9 @@ async def expire_now(n: Notifier, ticket_id: str) -> None:
     ticket = await n.tickets.get(ticket_id)
     if ticket is None:
         return
+    if ticket.status == TicketStatus.CONFIRMED:
+        await _fail_if_stuck(n, ticket)
+        return
     try:
         await n.tickets.transition(
             ticket_id, TicketStatus.EXPIRED, changes={"finished_at": n.clock.now()}
@@ -48,6 +53,38 @@ async def expire_now(n: Notifier, ticket_id: str) -> None:
             new_event(ticket_id, ticket.trace_id, TicketExpired(connection_id=ticket.connection_id))
         )
     await publish_status(n, ticket_id, n.hub.get(ticket_id))
+
+
+async def _fail_if_stuck(n: Notifier, ticket: Ticket) -> None:
+    """Confirmed on the phone but never finished (the account service is down, or the event
+    went to the dead-letter queue): after a grace period the waiting browser is told it
+    failed instead of waiting for ever."""
+    deadline = ticket.expires_at + STUCK_GRACE
+    if n.clock.now() < deadline:
+        n.expiries.watch(ticket.id, deadline)
+        return
+    try:
+        await n.tickets.transition(
+            ticket.id,
+            TicketStatus.FAILED,
+            changes={"reason": "login_not_completed", "finished_at": n.clock.now()},
+        )
+    except IllegalTransition:
+        pass  # the account service finished it after all
+    else:
+        log.warning("login_not_completed", ticket_id=ticket.id, trace_id=ticket.trace_id)
+        await n.bus.publish(
+            new_event(
+                ticket.id,
+                ticket.trace_id,
+                LoginFailed(
+                    connection_id=ticket.connection_id,
+                    client_id=ticket.client_id,
+                    reason="login_not_completed",
+                ),
+            )
+        )
+    await publish_status(n, ticket.id, n.hub.get(ticket.id))
 
 
 @routes.get("/ws/tickets/{ticket:[0-9A-Za-z]{22}}")
