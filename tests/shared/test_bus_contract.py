@@ -154,6 +154,31 @@ async def test_exclusive_queues_each_get_every_event(open_test_bus: OpenBus) -> 
     assert inbox.ids("b") == [e.id for e in events]
 
 
+async def test_exclusive_queue_delivers_at_most_once(open_test_bus: OpenBus) -> None:
+    bus = await open_test_bus()
+    inbox = Inbox()
+    record = inbox.handler()
+    bad, good, later = issued(1), issued(2), issued(3)
+    attempts = 0
+
+    async def handle(event: Event) -> None:
+        nonlocal attempts
+        if event.id == bad.id:
+            attempts += 1
+            raise RuntimeError("a notification that fails is dropped, not retried")
+        await record(event)
+
+    await bus.consume("notify", ["ticket.*"], handle, exclusive=True)
+    await bus.publish(bad)
+    await bus.publish(good)
+    await inbox.wait_for([good])
+    await bus.publish(later)
+    await inbox.wait_for([later])
+
+    assert attempts == 1
+    assert inbox.ids() == [good.id, later.id]
+
+
 async def test_named_queue_keeps_events_published_while_no_consumer_runs(
     open_test_bus: OpenBus,
 ) -> None:

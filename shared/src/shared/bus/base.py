@@ -21,8 +21,11 @@ class Bus(Protocol):
     ) -> None:
         """Start delivering events whose type matches one of `keys` (AMQP topic patterns).
 
-        `exclusive=True` gives this process its own transient queue (fan-out to replicas);
-        otherwise `queue` is durable and shared by every replica (work sharing).
+        `exclusive=True` gives this process its own transient queue (fan-out to replicas),
+        delivered at most once: no acknowledgements, no redelivery, no dead letters. It is
+        for notifications whose state lives elsewhere (the notifier re-reads the ticket).
+        Otherwise `queue` is durable and shared by every replica (work sharing), with manual
+        acknowledgement, redelivery up to DELIVERY_LIMIT and a dead-letter queue.
         """
         ...
 

@@ -20,6 +20,7 @@ class _Queue:
     keys: list[str]
     inbox: asyncio.Queue[tuple[bytes, int]] = field(default_factory=asyncio.Queue)
     dead: list[bytes] = field(default_factory=list)
+    transient: bool = False
 
 
 class _Broker:
@@ -65,7 +66,7 @@ class MemoryBus:
             self._exclusive.append(queue)
         q = self._queues.get(queue)
         if q is None:
-            q = self._queues[queue] = _Queue(queue, list(keys))
+            q = self._queues[queue] = _Queue(queue, list(keys), transient=exclusive)
         else:
             q.keys = sorted(set(q.keys) | set(keys))
         self._tasks.append(asyncio.create_task(self._run(q, handler), name=f"bus:{queue}"))
@@ -77,7 +78,8 @@ class MemoryBus:
                 event = decode(body)
             except DecodeError as exc:
                 log.warning("bus_poison_message", queue=q.name, error=str(exc))
-                q.dead.append(body)
+                if not q.transient:
+                    q.dead.append(body)
                 continue
             try:
                 await handler(event)
@@ -91,6 +93,8 @@ class MemoryBus:
                     attempt=attempt,
                     trace_id=event.trace_id,
                 )
+                if q.transient:
+                    continue  # at most once, as the broker does for exclusive queues
                 if attempt > DELIVERY_LIMIT:
                     q.dead.append(body)
                 else:
