@@ -107,13 +107,12 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
     # and the version check drops whichever copy arrives second.
     n.hub.add(ticket_id, sub)
     n.expiries.watch(ticket_id, expires_at)
-    with logging.bound(trace_id=trace_id, ticket_id=ticket_id):
-        log.debug("browser_subscribed")
-        try:
-            await publish_status(n, ticket_id, [sub])
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT and msg.data == "ping":
-                    await ws.send_str("pong")
-        finally:
-            n.hub.remove(ticket_id, sub)
+    log.debug("browser_subscribed", trace_id=trace_id, ticket_id=ticket_id)
+    try:
+        await publish_status(n, ticket_id, [sub])
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                await ws.send_str("pong")
+    finally:
+        n.hub.remove(ticket_id, sub)
     return ws
