@@ -58,3 +58,28 @@ async def test_a_deadline_already_past_fires_at_once(fired: Fired) -> None:
     clock, scheduler, due = fired
     scheduler.watch("past", clock.now() - 1)
     assert await asyncio.wait_for(due.get(), 1) == "past"
+
+
+async def test_a_forgotten_ticket_does_not_fire(fired: Fired) -> None:
+    clock, scheduler, due = fired
+    scheduler.watch("left", clock.now() + 5)
+    scheduler.watch("stays", clock.now() + 6)
+    scheduler.forget("left")
+    clock.advance(6)
+    assert await asyncio.wait_for(due.get(), 1) == "stays"
+    assert due.empty()
+
+
+async def test_a_ticket_watched_again_after_forget_fires_at_its_new_deadline(
+    fired: Fired,
+) -> None:
+    clock, scheduler, due = fired
+    scheduler.watch("back", clock.now() + 5)
+    scheduler.forget("back")
+    scheduler.watch("back", clock.now() + 8)
+    scheduler.watch("marker", clock.now() + 5)  # same instant as the forgotten deadline
+    clock.advance(5)
+    assert await asyncio.wait_for(due.get(), 1) == "marker"
+    clock.advance(3)
+    assert await asyncio.wait_for(due.get(), 1) == "back"
+    assert due.empty()

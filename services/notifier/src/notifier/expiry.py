@@ -20,17 +20,22 @@ class ExpiryScheduler:
         self._clock = clock
         self._on_due = on_due
         self._heap: list[tuple[float, str]] = []
-        self._queued: set[str] = set()
+        # ticket -> the deadline its live heap entry carries; entries not matching are stale
+        self._deadlines: dict[str, float] = {}
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def watch(self, ticket_id: str, deadline: float) -> None:
-        if ticket_id in self._queued:
+        if ticket_id in self._deadlines:
             return
-        self._queued.add(ticket_id)
+        self._deadlines[ticket_id] = deadline
         heapq.heappush(self._heap, (deadline, ticket_id))
         if self._heap[0][1] == ticket_id:
             self._changed.set()  # a new earliest deadline: re-arm the sleep
+
+    def forget(self, ticket_id: str) -> None:
+        """No browser here waits on this ticket any more: its timer need not fire."""
+        self._deadlines.pop(ticket_id, None)
 
     async def run(self) -> None:
         while True:
@@ -42,8 +47,10 @@ class ExpiryScheduler:
             if self._clock.now() < deadline:
                 await self._sleep_or_change(deadline)
                 continue
-            _, ticket_id = heapq.heappop(self._heap)
-            self._queued.discard(ticket_id)
+            due, ticket_id = heapq.heappop(self._heap)
+            if self._deadlines.get(ticket_id) != due:
+                continue  # forgotten (every browser left) or watched again since
+            del self._deadlines[ticket_id]
             task = asyncio.create_task(self._on_due(ticket_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

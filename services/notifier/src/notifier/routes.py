@@ -115,4 +115,6 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_str("pong")
     finally:
         n.hub.remove(ticket_id, sub)
+        if not n.hub.get(ticket_id):
+            n.expiries.forget(ticket_id)
     return ws
