@@ -28,7 +28,7 @@ run: $(STAMP)
 ## the browser tests in Debian's chromium.
 test: $(STAMP) services browser
 	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint typecheck
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not real and not browser"
