@@ -21,12 +21,12 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
-from devstack.seed import seed_demo
 from pymongo import AsyncMongoClient
-from shared.bus import open_bus
-from shared.registry import Registry
 
 from bench.procstat import pids_named
+from devstack.seed import seed_demo
+from shared.bus import open_bus
+from shared.registry import Registry
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
 from secantus import SecantusDBServer
-from shared.clock import SystemClock
 
 from shared import logging
+from shared.clock import SystemClock
 
 ROUNDS = 20
 

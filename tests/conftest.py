@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from minilogin_testkit import Stack, start_stack
+
 from shared.clock import FakeClock, SystemClock
 
 

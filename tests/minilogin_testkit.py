@@ -13,19 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import account.app
 import aiohttp
 import jwt
-import notifier.app
-import qr_issuer.app
 import redis.asyncio as aioredis
-import scan_gateway.app
-from account.consumers import QUEUE
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
+from pymongo import AsyncMongoClient
+
+import account.app
+import notifier.app
+import qr_issuer.app
+import scan_gateway.app
+from account.consumers import QUEUE
 from devstack.embedded import build_app
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
-from pymongo import AsyncMongoClient
 from shared.bus import Bus, open_bus
 from shared.clock import Clock
 from shared.keys import Keys

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from aiohttp import web
+
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

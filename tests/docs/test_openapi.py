@@ -13,6 +13,7 @@ import yaml
 from docs_support import ROOT
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from pydantic import BaseModel
+
 from shared.errors import AppError
 from shared.tickets.model import Ticket, TicketStatus
 from shared.tickets.view import status_message

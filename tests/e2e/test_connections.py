@@ -11,6 +11,7 @@ import pytest
 import zxingcpp
 from minilogin_testkit import SANDBOX_APPID, Stack, wait_for_status
 from PIL import Image
+
 from shared.settings import DEV_ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}

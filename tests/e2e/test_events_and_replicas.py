@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from minilogin_testkit import Stack, next_status, wait_for_status
+
 from account.consumers import on_ticket_confirmed
 from account.context import ACCOUNT
-from minilogin_testkit import Stack, next_status, wait_for_status
 from shared.events import TicketConfirmed, new_event
 from shared.tickets import TicketStatus
 

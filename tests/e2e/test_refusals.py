@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 from minilogin_testkit import Stack, code_from, next_status, wait_for_status
+
 from shared.clock import FakeClock
 from shared.tickets import TicketStatus
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from minilogin_testkit import Stack, wait_for_status
-from shared.logging import merge_context
 from structlog.testing import capture_logs
+
+from shared.logging import merge_context
 
 
 async def test_the_tickets_trace_id_is_in_every_services_logs(stack: Stack) -> None:

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+
 from notifier.expiry import ExpiryScheduler
 from shared.clock import FakeClock
 

@@ -15,14 +15,15 @@ import pytest
 import qrcode
 import zxingcpp
 from PIL import Image, ImageDraw
+from qrcode import util as qr_util
+from qrcode.constants import ERROR_CORRECT_H
+
 from qr_issuer.qr_render import (
     LOGO_BOX_FRACTION,
     MAX_LOGO_BYTES,
     QrRenderer,
     qr_matrix,
 )
-from qrcode import util as qr_util
-from qrcode.constants import ERROR_CORRECT_H
 
 BASE = "https://login.example.com/q/"
 URL = BASE + "AbCdEf0123456789xyzABC"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
+
 from shared.bus import Bus, open_bus
 from shared.bus import memory as memory_bus
 from shared.bus.rabbit import RabbitBus

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 
 import pytest
+
 from shared.bus import Bus, Handler
 from shared.bus.base import DELIVERY_LIMIT
 from shared.events import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared.bus.base import topic_matches
 
 

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+
+from shared import events
 from shared.events import (
     PAYLOADS,
     VERSIONS,
@@ -24,8 +26,6 @@ from shared.events import (
     encode,
     new_event,
 )
-
-from shared import events
 
 SAMPLES: dict[EventType, events._Payload] = {
     EventType.TICKET_ISSUED: TicketIssued(connection_id="c", client_id="a", expires_at=1.5e9),

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from shared.clock import FakeClock
 from shared.keys import Keys
 from shared.redis import _hosts, open_redis

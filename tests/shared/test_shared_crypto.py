@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
+
 from shared.crypto import SecretBox
 from shared.settings import DEV_SECRET_KEY, Secret
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
+
 from shared.clock import FakeClock
 from shared.errors import RateLimited
 from shared.keys import Keys

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared.useragent import approximate_place, describe
 
 CHROME_WINDOWS = (

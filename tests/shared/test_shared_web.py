@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import BaseModel, ConfigDict
+
 from shared.errors import Conflict, Unauthorized
 from shared.web import TRACE_HEADER, TRACE_ID, client_ip, middlewares, read_json
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+
+from shared import ids
 from shared.clock import FakeClock
 from shared.errors import AppError
 from shared.keys import Keys
@@ -23,8 +25,6 @@ from shared.tickets import (
     TicketStore,
 )
 from shared.tickets.view import status_message
-
-from shared import ids
 
 S = TicketStatus
 TTL = 120

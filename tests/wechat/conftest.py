@@ -11,10 +11,11 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
+from wechat_testkit import REAL_REDIS_URL, Sandbox
+
 from shared.clock import FakeClock
 from shared.wechat import WeChatClient
 from wechat_sandbox import create_app
-from wechat_testkit import REAL_REDIS_URL, Sandbox
 
 
 @pytest.fixture

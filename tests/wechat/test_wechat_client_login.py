@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 import structlog
+from wechat_testkit import APPID, RISKY, SECRET, ZHANG, Sandbox
+
 from shared.wechat import (
     WeChatAuthFailed,
     WeChatBusy,
@@ -15,7 +17,6 @@ from shared.wechat import (
     WeChatRateLimited,
     WeChatUnavailable,
 )
-from wechat_testkit import APPID, RISKY, SECRET, ZHANG, Sandbox
 
 
 async def test_code2session_returns_openid_session_key_and_unionid(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from wechat_testkit import ALICE, APPID, BOB, SECRET, ZHANG, Sandbox
+
 from shared.wechat import (
     WeChatClient,
     WeChatInvalidCode,
     WeChatWatermarkMismatch,
     decrypt_data,
 )
-from wechat_testkit import ALICE, APPID, BOB, SECRET, ZHANG, Sandbox
 
 
 async def test_phone_code_yields_the_number_with_our_watermark(

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
+from wechat_testkit import APPID, SECRET, Sandbox
+
 from shared.clock import FakeClock
 from shared.wechat import WeChatAuthFailed, WeChatClient
-from wechat_testkit import APPID, SECRET, Sandbox
 
 TOKEN = "/cgi-bin/token"
 

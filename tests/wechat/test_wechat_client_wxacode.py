@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import zxingcpp
 from PIL import Image
-from shared.wechat import WeChatClient, WeChatInvalidArgument, WeChatRateLimited, image_type
 from wechat_testkit import APPID, SECRET, Sandbox
+
+from shared.wechat import WeChatClient, WeChatInvalidArgument, WeChatRateLimited, image_type
 
 PAGE = "pages/login/login"
 

@@ -6,6 +6,7 @@ import base64
 import os
 
 import pytest
+
 from shared.wechat import (
     WeChatDataError,
     WeChatWatermarkMismatch,

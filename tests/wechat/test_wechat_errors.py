@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared.errors import AppError, InvalidRequest, RateLimited, ServiceUnavailable
 from shared.wechat import (
     WeChatAuthFailed,

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from shared.clock import FakeClock
 from wechat_testkit import APPID, SECRET, ZHANG, Sandbox
+
+from shared.clock import FakeClock
 
 ERRMSG = re.compile(r"^(?P<text>.+) rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$")
 JSON_TYPE = "application/json; encoding=utf-8"

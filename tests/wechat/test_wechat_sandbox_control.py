@@ -8,9 +8,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from wechat_testkit import APPID, SECRET, ZHANG, Sandbox
+
 from shared.clock import FakeClock
 from wechat_sandbox import STATE, SandboxConfig, create_app
-from wechat_testkit import APPID, SECRET, ZHANG, Sandbox
 
 
 async def test_sandbox_starts_with_the_default_app_and_demo_users(sandbox: Sandbox) -> None:

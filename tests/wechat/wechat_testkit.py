@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
 from wechat_sandbox import STATE
 from wechat_sandbox.settings import DEFAULT_APPID, DEFAULT_SECRET, DEMO_USERS
 from wechat_sandbox.state import SandboxState

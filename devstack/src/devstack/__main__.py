@@ -8,14 +8,14 @@ import signal
 from pathlib import Path
 
 from aiohttp import web
+
+from devstack.embedded import build_app
+from shared import logging
 from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
 from shared.runtime import run
 from shared.settings import Settings
 from wechat_sandbox.app import create_app as create_sandbox
-
-from devstack.embedded import build_app
-from shared import logging
 
 
 def embedded_settings() -> tuple[Settings, int, EmbeddedMongo | None]:

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import aiohttp
 import jwt
 from aiohttp import web
-from shared.runtime import HTTP
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from shared.runtime import HTTP
 
 routes = web.RouteTableDef()
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from aiohttp import web
+
 import account.app
 import notifier.app
 import qr_issuer.app
 import scan_gateway.app
-from aiohttp import web
+from devstack import demo_site, phone
+from devstack.seed import seed_demo
 from shared.clock import Clock
 from shared.registry import Registry
 from shared.runtime import MONGO, http_ctx
 from shared.settings import Settings
 from shared.web import middlewares
-
-from devstack import demo_site, phone
-from devstack.seed import seed_demo
 
 
 def build_app(settings: Settings, clock: Clock, *, sandbox_url: str) -> web.Application:

@@ -7,6 +7,7 @@ import json
 from importlib import resources
 
 from aiohttp import web
+
 from shared.runtime import HTTP
 
 routes = web.RouteTableDef()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from PIL import Image, ImageDraw
-from shared.registry import App, Connection, Registry
 
 from shared import ids
+from shared.registry import App, Connection, Registry
 
 DEMO_CONNECTION = "wechat-demo"
 DEMO_CLIENT_ID = "demo"

@@ -10,6 +10,9 @@ from typing import Any, ClassVar, Literal, Self
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from account.context import ACCOUNT, Account
+from shared import ids, logging
 from shared.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from shared.registry import (
     CONNECTION_ID,
@@ -23,9 +26,6 @@ from shared.registry import (
     UnknownConnection,
 )
 from shared.web import read_json
-
-from account.context import ACCOUNT, Account
-from shared import ids, logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()

@@ -3,6 +3,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+from account import admin, oidc
+from account.codes import CodeStore
+from account.consumers import QUEUE, on_ticket_confirmed
+from account.context import ACCOUNT, Account
+from account.signing import SigningKey
+from account.users import UserStore
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.events import Event, EventType
@@ -20,13 +27,6 @@ from shared.runtime import (
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
-
-from account import admin, oidc
-from account.codes import CodeStore
-from account.consumers import QUEUE, on_ticket_confirmed
-from account.context import ACCOUNT, Account
-from account.signing import SigningKey
-from account.users import UserStore
 
 
 def install(app: web.Application, settings: Settings, clock: Clock) -> None:

@@ -9,10 +9,10 @@ import json
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
-from shared.errors import AppError
-from shared.keys import Keys
 
 from shared import ids
+from shared.errors import AppError
+from shared.keys import Keys
 
 CODE_TTL = 60
 

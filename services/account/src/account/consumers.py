@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from account.codes import CodeGrant
+from account.context import Account
+from account.users import Outcome, WeChatIdentity
+from shared import logging
 from shared.events import (
     Event,
     LoginBindingRequired,
@@ -14,11 +18,6 @@ from shared.events import (
 )
 from shared.tickets import IllegalTransition, TicketStatus
 from shared.tickets.model import Ticket
-
-from account.codes import CodeGrant
-from account.context import Account
-from account.users import Outcome, WeChatIdentity
-from shared import logging
 
 log = logging.get(__name__)
 QUEUE = "account.tickets-confirmed"

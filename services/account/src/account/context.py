@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from account.codes import CodeStore
+from account.signing import SigningKey
+from account.users import UserStore
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
 from shared.registry import Registry
 from shared.settings import Settings
 from shared.tickets import TicketStore
-
-from account.codes import CodeStore
-from account.signing import SigningKey
-from account.users import UserStore
 
 
 @dataclass

@@ -11,12 +11,12 @@ from urllib.parse import unquote
 
 import jwt
 from aiohttp import web
-from shared.errors import AppError, InvalidRequest
-from shared.registry import UnknownClient
 
 from account.codes import InvalidGrant
 from account.context import ACCOUNT, Account
 from shared import ids, logging
+from shared.errors import AppError, InvalidRequest
+from shared.registry import UnknownClient
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()

@@ -13,9 +13,9 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from shared.registry import Association, Connection, LoginMode
 
 from shared import ids
+from shared.registry import Association, Connection, LoginMode
 
 
 class Outcome(StrEnum):

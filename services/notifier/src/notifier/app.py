@@ -5,6 +5,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+from notifier import routes
+from notifier.context import NOTIFIER, Notifier
+from notifier.expiry import ExpiryScheduler
+from notifier.hub import Hub
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
 from shared.keys import Keys
@@ -12,11 +17,6 @@ from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
-
-from notifier import routes
-from notifier.context import NOTIFIER, Notifier
-from notifier.expiry import ExpiryScheduler
-from notifier.hub import Hub
 
 BROWSER_EVENTS = [t.value for t in EventType if t != EventType.TICKET_ISSUED]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from notifier.expiry import ExpiryScheduler
+from notifier.hub import Hub
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.settings import Settings
 from shared.tickets import TicketStore
-
-from notifier.expiry import ExpiryScheduler
-from notifier.hub import Hub
 
 
 @dataclass

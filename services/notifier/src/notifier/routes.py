@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from aiohttp import WSMsgType, web
+
+from notifier.context import NOTIFIER, Notifier
+from notifier.hub import Subscriber
+from shared import logging
 from shared.binding import check_binding
 from shared.events import LoginFailed, TicketExpired, new_event
 from shared.tickets import IllegalTransition, Ticket, TicketNotFound, TicketStatus
 from shared.tickets.model import TERMINAL
 from shared.tickets.view import status_message
-
-from notifier.context import NOTIFIER, Notifier
-from notifier.hub import Subscriber
-from shared import logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()

@@ -4,6 +4,10 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
+
+from qr_issuer import pages, routes
+from qr_issuer.context import ISSUER, Issuer
+from qr_issuer.qr_render import QrRenderer
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.keys import Keys
@@ -23,10 +27,6 @@ from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 from shared.wechat.client import WeChatClient
-
-from qr_issuer import pages, routes
-from qr_issuer.context import ISSUER, Issuer
-from qr_issuer.qr_render import QrRenderer
 
 
 def install(app: web.Application, settings: Settings, clock: Clock) -> None:

@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from qr_issuer.qr_render import QrRenderer
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
@@ -14,8 +16,6 @@ from shared.registry import Registry
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.wechat.client import WeChatClient
-
-from qr_issuer.qr_render import QrRenderer
 
 
 @dataclass

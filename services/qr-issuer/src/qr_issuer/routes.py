@@ -8,6 +8,9 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+
+from qr_issuer.context import ISSUER, Issuer
+from shared import ids, logging
 from shared.binding import binding_for, check_binding, set_binding
 from shared.errors import AppError
 from shared.events import TicketIssued, new_event
@@ -16,9 +19,6 @@ from shared.tickets import Ticket, TicketNotFound, TicketStatus
 from shared.tickets.view import status_message
 from shared.web import TRACE_ID, client_ip, read_json
 from shared.wxapps import mini_program
-
-from qr_issuer.context import ISSUER, Issuer
-from shared import ids, logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()

@@ -1,6 +1,5 @@
-from shared.runtime import run_service
-
 from scan_gateway.app import create_app
+from shared.runtime import run_service
 
 if __name__ == "__main__":
     run_service("scan-gateway", create_app)

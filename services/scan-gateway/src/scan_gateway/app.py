@@ -3,6 +3,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+
+from scan_gateway import avatars, routes
+from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.sessions import SessionStore
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.keys import Keys
@@ -22,10 +26,6 @@ from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 from shared.wechat.client import WeChatClient
-
-from scan_gateway import avatars, routes
-from scan_gateway.context import GATEWAY, Gateway
-from scan_gateway.sessions import SessionStore
 
 
 def install(app: web.Application, settings: Settings, clock: Clock) -> None:

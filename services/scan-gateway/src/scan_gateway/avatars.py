@@ -13,9 +13,9 @@ import io
 
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
-from shared.errors import InvalidRequest
 
 from scan_gateway.context import GATEWAY
+from shared.errors import InvalidRequest
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 2 * 1024 * 1024

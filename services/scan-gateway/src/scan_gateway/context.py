@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from scan_gateway.sessions import SessionStore
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
@@ -13,8 +15,6 @@ from shared.registry import Registry
 from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.wechat.client import WeChatClient
-
-from scan_gateway.sessions import SessionStore
 
 
 @dataclass

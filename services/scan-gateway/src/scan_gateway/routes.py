@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+
+from scan_gateway.context import GATEWAY
+from scan_gateway.sessions import ScanSession
+from shared import logging
 from shared.errors import AppError
 from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
 from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
@@ -13,10 +17,6 @@ from shared.tickets.store import refusal
 from shared.useragent import approximate_place, describe
 from shared.web import client_ip, read_json
 from shared.wxapps import mini_program
-
-from scan_gateway.context import GATEWAY
-from scan_gateway.sessions import ScanSession
-from shared import logging
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()

@@ -7,11 +7,11 @@ import json
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
+
+from shared import ids
 from shared.errors import AppError
 from shared.keys import Keys
 from shared.tickets import NotScanner
-
-from shared import ids
 
 
 class InvalidSession(AppError):

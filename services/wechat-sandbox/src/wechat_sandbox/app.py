@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
-from shared.clock import Clock
-from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
 
 from shared import ids
 from shared import logging as shared_logging
+from shared.clock import Clock
+from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
 from wechat_sandbox import routes_api, routes_control
 from wechat_sandbox.keys import STATE
 from wechat_sandbox.settings import SandboxConfig

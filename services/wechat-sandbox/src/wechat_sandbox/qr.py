@@ -17,8 +17,8 @@ from urllib.parse import quote
 import qrcode
 import qrcode.constants
 from PIL import Image
-from shared.errors import InvalidRequest
 
+from shared.errors import InvalidRequest
 from wechat_sandbox.settings import ImageFormat
 from wechat_sandbox.state import WxacodeRequest
 

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from shared.errors import InvalidRequest
 
+from shared.errors import InvalidRequest
 from wechat_sandbox import qr
 from wechat_sandbox.keys import STATE
 from wechat_sandbox.settings import DEFAULT_PAGES, svg_avatar

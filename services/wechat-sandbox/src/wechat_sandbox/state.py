@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from shared.clock import Clock, SystemClock
 from shared.errors import Conflict, NotFound
 from shared.wechat.crypto import checksession_signature, encrypt_data
-
 from wechat_sandbox.limits import DAY, MINUTE, WindowCounter
 from wechat_sandbox.settings import SandboxConfig
 from wechat_sandbox.tokens import Token, TokenBook
