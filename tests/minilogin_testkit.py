@@ -8,6 +8,7 @@ import base64
 import contextlib
 import hashlib
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,6 @@ import aiohttp
 import jwt
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer, unused_port
 from pymongo import AsyncMongoClient
 
 import account.app
@@ -216,20 +216,31 @@ def code_from(redirect_url: str) -> tuple[str, str]:
     return q["code"][0], q.get("state", [""])[0]
 
 
-async def _serve(app: web.Application, port: int) -> TestServer:
-    server = TestServer(app, host="127.0.0.1", port=port)
-    await server.start_server()
-    return server
+def _listening_socket() -> socket.socket:
+    """A bound socket, held from the moment its port is chosen until the app serves on it,
+    so nothing else on the machine can take the port in between."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
 
 
 @contextlib.asynccontextmanager
 async def start_stack(
     kind: str, mongo_url: str, namespace: str, clock: Clock, **overrides: Any
 ) -> AsyncIterator[Stack]:
-    ports = {
-        name: unused_port()
+    socks = {
+        name: _listening_socket()
         for name in ("qr-issuer", "scan-gateway", "account", "notifier", "notifier-2", "sandbox")
     }
+    ports = {name: sock.getsockname()[1] for name, sock in socks.items()}
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     real = kind == "real"
     settings = Settings(
@@ -245,7 +256,7 @@ async def start_stack(
         dev_phone_simulator_url="" if real else f"http://127.0.0.1:{ports['qr-issuer']}/phone/",
         **overrides,
     )
-    servers = [await _serve(create_sandbox(clock=clock), ports["sandbox"])]
+    servers = [await _serve(create_sandbox(clock=clock), socks["sandbox"])]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     await seed_demo(Registry(mongo[namespace]), settings.public_url, clock.now())
     if real:
@@ -258,12 +269,12 @@ async def start_stack(
         }
         apps = {name: factory(settings, clock) for name, factory in factories.items()}
         for name, app in apps.items():
-            servers.append(await _serve(app, ports[name]))
+            servers.append(await _serve(app, socks[name]))
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         notifiers = [base["notifier"], base["notifier-2"]]
     else:
         app = build_app(settings, clock, sandbox_url=sandbox_url)
-        servers.append(await _serve(app, ports["qr-issuer"]))
+        servers.append(await _serve(app, socks["qr-issuer"]))
         apps = dict.fromkeys(("qr-issuer", "scan-gateway", "account", "notifier"), app)
         one = settings.public_url
         base = dict.fromkeys(ports, one)
@@ -281,7 +292,9 @@ async def start_stack(
             await b.session.close()
         await http.close()
         for server in reversed(servers):
-            await server.close()
+            await server.cleanup()
+        for sock in socks.values():
+            sock.close()
         if real:
             keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
             if keys:
