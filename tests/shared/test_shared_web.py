@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -193,3 +194,41 @@ async def test_client_ip_trusts_only_the_configured_proxy_hops(
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     resp = await client.get("/whoami", params={"hops": str(hops)}, headers=headers)
     assert (await resp.json())["ip"] == expected
+
+
+async def test_requests_past_the_in_flight_limit_get_a_quick_503_overloaded() -> None:
+    release = asyncio.Event()
+    started = 0
+    both_started = asyncio.Event()
+
+    async def slow(_: web.Request) -> web.Response:
+        nonlocal started
+        started += 1
+        if started == 2:
+            both_started.set()
+        await release.wait()
+        return web.json_response({"ok": True})
+
+    async def probe(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application(middlewares=middlewares("test", max_in_flight=2))
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/internal/test/healthz", probe)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+        first = asyncio.create_task(c.get("/slow"))
+        second = asyncio.create_task(c.get("/slow"))
+        await asyncio.wait_for(both_started.wait(), 5)
+
+        shed = await c.get("/slow")
+        health = await c.get("/internal/test/healthz")
+        release.set()
+        done = [await first, await second]
+
+        assert shed.status == 503
+        assert shed.headers["Retry-After"] == "1"
+        assert (await shed.json())["error"]["code"] == "overloaded"
+        assert health.status == 200  # probes are never shed
+        assert [r.status for r in done] == [200, 200]
+        after = await c.get("/slow")
+        assert after.status == 200  # the slots came back

@@ -20,7 +20,10 @@ from shared.web import middlewares
 
 
 def build_app(settings: Settings, clock: Clock, *, sandbox_url: str) -> web.Application:
-    app = web.Application(middlewares=middlewares("embedded"), client_max_size=512 * 1024)
+    app = web.Application(
+        middlewares=middlewares("embedded", max_in_flight=settings.max_in_flight),
+        client_max_size=512 * 1024,
+    )
     for service in (qr_issuer.app, scan_gateway.app, account.app, notifier.app):
         service.install(app, settings, clock)
 

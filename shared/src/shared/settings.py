@@ -49,6 +49,8 @@ class Settings:
     port: int = 8000
     # Processes of this service sharing the port; scale pods first, this is for one big box.
     workers: int = 1
+    # Requests one process works on at once before it answers 503 "overloaded" (0: no limit).
+    max_in_flight: int = 256
     wx_api_base: str = "https://api.weixin.qq.com"
     wx_appid: str = DEV_WX_APPID
     wx_secret: Secret = Secret(DEV_WX_SECRET)
@@ -92,6 +94,7 @@ class Settings:
             "host": s("HOST", d.host),
             "port": int(s("PORT", str(d.port))),
             "workers": int(s("WORKERS", "1")),
+            "max_in_flight": int(s("MAX_IN_FLIGHT", str(d.max_in_flight))),
             "wx_api_base": s("WX_API_BASE", d.wx_api_base),
             "wx_appid": s("WX_APPID", d.wx_appid),
             "wx_secret": Secret(s("WX_SECRET", d.wx_secret.get())),

@@ -26,6 +26,11 @@ TRACE_ID = web.RequestKey("trace_id", str)
 HTTP_REQUESTS = Counter(
     "minilogin_http_requests_total", "HTTP requests", ["service", "route", "method", "status"]
 )
+HTTP_SHED = Counter(
+    "minilogin_http_shed_total",
+    "Requests refused with 503 because too many were in flight",
+    ["service"],
+)
 HTTP_LATENCY = Histogram(
     "minilogin_http_request_seconds",
     "HTTP request latency",
@@ -39,26 +44,57 @@ def _route_name(request: web.Request) -> str:
     return info.canonical if info is not None else "unmatched"
 
 
-def middlewares(service: str, *, oauth_prefix: str = "/oauth/") -> list[Any]:
+def middlewares(
+    service: str, *, oauth_prefix: str = "/oauth/", max_in_flight: int = 0
+) -> list[Any]:
+    """Trace ids, error rendering, metrics; and, with `max_in_flight`, load shedding: past
+    that many requests in progress, new ones get a quick 503 instead of joining a queue
+    where they would time out anyway. WebSockets and /internal/ probes are not counted."""
+    in_flight = 0
+
     @web.middleware
     async def context(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = ids.trace_id()[:16]
-        trace = request.headers.get(TRACE_HEADER, "")[:64] or ids.trace_id()
-        request[REQUEST_ID] = request_id
-        request[TRACE_ID] = trace
-        started = time.perf_counter()
-        status = 500
-        with logging.bound(request_id=request_id, trace_id=trace):
-            try:
-                resp = await _render_errors(request, handler, request_id, oauth_prefix)
-                status = resp.status
-                return resp
-            finally:
-                route = _route_name(request)
-                HTTP_REQUESTS.labels(service, route, request.method, str(status)).inc()
-                HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - started)
+        nonlocal in_flight
+        counted = bool(max_in_flight) and not (
+            request.path.startswith("/internal/")
+            or request.headers.get("Upgrade", "").lower() == "websocket"
+        )
+        if counted and in_flight >= max_in_flight:
+            HTTP_SHED.labels(service).inc()
+            return web.json_response(
+                error_body("overloaded", "The service is busy; retry in a moment.", ""),
+                status=503,
+                headers={"Retry-After": "1", "Cache-Control": "no-store"},
+            )
+        if counted:
+            in_flight += 1
+        try:
+            return await _observed(request, handler, service, oauth_prefix)
+        finally:
+            if counted:
+                in_flight -= 1
 
     return [context]
+
+
+async def _observed(
+    request: web.Request, handler: Handler, service: str, oauth_prefix: str
+) -> web.StreamResponse:
+    request_id = ids.trace_id()[:16]
+    trace = request.headers.get(TRACE_HEADER, "")[:64] or ids.trace_id()
+    request[REQUEST_ID] = request_id
+    request[TRACE_ID] = trace
+    started = time.perf_counter()
+    status = 500
+    with logging.bound(request_id=request_id, trace_id=trace):
+        try:
+            resp = await _render_errors(request, handler, request_id, oauth_prefix)
+            status = resp.status
+            return resp
+        finally:
+            route = _route_name(request)
+            HTTP_REQUESTS.labels(service, route, request.method, str(status)).inc()
+            HTTP_LATENCY.labels(service, route).observe(time.perf_counter() - started)
 
 
 async def _render_errors(

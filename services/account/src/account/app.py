@@ -65,6 +65,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=middlewares("account"), client_max_size=512 * 1024)
+    app = web.Application(
+        middlewares=middlewares("account", max_in_flight=settings.max_in_flight),
+        client_max_size=512 * 1024,
+    )
     install(app, settings, clock or SystemClock())
     return app
