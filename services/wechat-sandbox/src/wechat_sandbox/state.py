@@ -257,12 +257,24 @@ class SandboxState:
 
     # -- access tokens ---------------------------------------------------------------------
 
-    def _authenticate(self, appid: str | None, secret: str | None, grant_type: str | None) -> App:
-        if not appid:
-            raise WxError(41002)
-        if not secret:
-            raise WxError(41004)
-        if grant_type != "client_credential":
+    def _authenticate(
+        self,
+        appid: str | None,
+        secret: str | None,
+        grant_type: str | None,
+        *,
+        expected_grant: str = "client_credential",
+        required: tuple[tuple[str | None, int], ...] = (),
+    ) -> App:
+        """The app behind appid + secret, with WeChat's errcodes in WeChat's order:
+        missing parameters (`required` adds an endpoint's own, with its errcode), grant
+        type, unknown appid, wrong secret."""
+        for value, errcode in ((appid, 41002), (secret, 41004), *required):
+            if not value:
+                raise WxError(errcode)
+        assert appid is not None  # narrowed for the type checker: refused above when empty
+        assert secret is not None
+        if grant_type != expected_grant:
             raise WxError(40002)
         app = self.apps.get(appid)
         if app is None:
@@ -320,19 +332,14 @@ class SandboxState:
     def jscode2session(
         self, appid: str | None, secret: str | None, js_code: str | None, grant_type: str | None
     ) -> dict[str, Any]:
-        if not appid:
-            raise WxError(41002)
-        if not secret:
-            raise WxError(41004)
-        if not js_code:
-            raise WxError(41008)
-        if grant_type != "authorization_code":
-            raise WxError(40002)
-        app = self.apps.get(appid)
-        if app is None:
-            raise WxError(40013)
-        if not hmac.compare_digest(app.secret.encode(), secret.encode()):
-            raise WxError(40125)
+        app = self._authenticate(
+            appid,
+            secret,
+            grant_type,
+            expected_grant="authorization_code",
+            required=((js_code, 41008),),
+        )
+        assert js_code is not None  # _authenticate refused a missing one
         now, cfg = self.clock.now(), self.config
         issued = self._login_codes.get(js_code)
         if issued is None:
