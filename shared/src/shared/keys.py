@@ -22,8 +22,5 @@ class Keys:
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.ns}:rate:{bucket}:{subject}:{window}"
 
-    def seen_event(self, consumer: str, event_id: str) -> str:
-        return f"{self.ns}:seen:{consumer}:{event_id}"
-
     def wx_prefix(self) -> str:
         return f"{self.ns}:"

@@ -124,8 +124,7 @@ class Registry:
         if not found:
             doc = await self.connections.find_one({"_id": connection_id})
             if doc is not None:
-                doc["id"] = doc.pop("_id")
-                conn = Connection.model_validate(doc)
+                conn = _connection(doc)
                 self._keep("connection", connection_id, conn)
         if conn is None:
             raise UnknownConnection()
@@ -147,12 +146,13 @@ class Registry:
         found, cached = self._hit("app-connections", client_id)
         if found and not fresh:
             return cached  # type: ignore[no-any-return]  # cached values are typed on the way in
-        out = []
-        async for doc in self.connections.find({"apps": client_id}).sort("_id", 1):
-            doc["id"] = doc.pop("_id")
-            out.append(Connection.model_validate(doc))
+        out = await self.all_connections({"apps": client_id})
         self._keep("app-connections", client_id, out)
         return out
+
+    async def all_connections(self, query: dict[str, Any] | None = None) -> list[Connection]:
+        """Every connection matching `query`, by identifier, straight from MongoDB."""
+        return [_connection(doc) async for doc in self.connections.find(query or {}).sort("_id", 1)]
 
     async def save_connection(self, conn: Connection) -> None:
         doc = conn.model_dump()
@@ -163,3 +163,9 @@ class Registry:
     async def save_app(self, app: App) -> None:
         await self.apps.replace_one({"client_id": app.client_id}, app.model_dump(), upsert=True)
         self.forget()
+
+
+def _connection(doc: dict[str, Any]) -> Connection:
+    """A stored document (keyed by `_id`) as a Connection."""
+    doc["id"] = doc.pop("_id")
+    return Connection.model_validate(doc)

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from pydantic import BaseModel, ValidationError
 
 from shared import ids, logging
-from shared.errors import AppError, InvalidRequest, MalformedJson, NotFound, error_body
+from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
 
 log = logging.get(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -180,10 +180,6 @@ def client_ip(request: web.Request, trusted_hops: int) -> str:
         if len(chain) >= trusted_hops:
             return chain[-trusted_hops]
     return request.remote or ""
-
-
-async def not_found(_: web.Request) -> web.Response:
-    raise NotFound()
 
 
 Probe = Callable[[], Awaitable[None]]

@@ -164,10 +164,7 @@ async def create_connection(request: web.Request) -> web.Response:
 @routes.get("/admin/v1/connections")
 async def list_connections(request: web.Request) -> web.Response:
     acct = _admin(request)
-    out = []
-    async for doc in acct.registry.connections.find().sort("_id", 1):
-        doc["id"] = doc.pop("_id")
-        out.append(_connection_out(Connection.model_validate(doc)))
+    out = [_connection_out(conn) for conn in await acct.registry.all_connections()]
     return web.json_response({"connections": out})
 
 

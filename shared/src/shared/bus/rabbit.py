@@ -28,7 +28,6 @@ class RabbitBus:
         self._ns = namespace
         self._pub_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self._dlx: AbstractExchange | None = None
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
 
@@ -48,7 +47,7 @@ class RabbitBus:
         self._exchange = await self._pub_channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        self._dlx = await self._pub_channel.declare_exchange(
+        await self._pub_channel.declare_exchange(
             f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
         )
 
