@@ -23,9 +23,14 @@ def random_base62(length: int) -> str:
     return "".join(out)
 
 
+TICKET_ID_LENGTH = 22
+# What ticket_id() makes, for routes and request models that accept one.
+TICKET_ID_PATTERN = f"[0-9A-Za-z]{{{TICKET_ID_LENGTH}}}"
+
+
 def ticket_id() -> str:
     # Fits WeChat's 32-character `scene` and its character set without escaping.
-    return random_base62(22)
+    return random_base62(TICKET_ID_LENGTH)
 
 
 def secret_token() -> str:

@@ -6,7 +6,7 @@ from aiohttp import WSMsgType, web
 
 from notifier.context import NOTIFIER, Notifier
 from notifier.hub import Subscriber
-from shared import logging
+from shared import ids, logging
 from shared.binding import check_binding
 from shared.events import LoginFailed, TicketExpired, new_event
 from shared.tickets import IllegalTransition, Ticket, TicketNotFound, TicketStatus
@@ -87,7 +87,7 @@ async def _fail_if_stuck(n: Notifier, ticket: Ticket) -> None:
     await publish_status(n, ticket.id, n.hub.get(ticket.id))
 
 
-@routes.get("/ws/tickets/{ticket:[0-9A-Za-z]{22}}")
+@routes.get(f"/ws/tickets/{{ticket:{ids.TICKET_ID_PATTERN}}}")
 async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
     n = request.app[NOTIFIER]
     ticket_id = request.match_info["ticket"]

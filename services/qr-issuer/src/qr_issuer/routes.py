@@ -23,7 +23,7 @@ from shared.wxapps import mini_program
 log = logging.get(__name__)
 routes = web.RouteTableDef()
 
-TICKET_ID = r"{ticket:[0-9A-Za-z]{22}}"
+TICKET_ID = f"{{ticket:{ids.TICKET_ID_PATTERN}}}"
 
 
 class RedirectUriMismatch(AppError):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scan_gateway.context import GATEWAY
 from scan_gateway.sessions import ScanSession
-from shared import logging
+from shared import ids, logging
 from shared.errors import AppError
 from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
 from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
@@ -21,7 +21,7 @@ from shared.wxapps import mini_program
 log = logging.get(__name__)
 routes = web.RouteTableDef()
 
-TICKET = Field(pattern=r"^[0-9A-Za-z]{22}$")
+TICKET = Field(pattern=f"^{ids.TICKET_ID_PATTERN}$")
 # Launch scenes where the code was not seen through the phone's camera: a forwarded or
 # saved picture may be an attacker's (QRLJacking), so the phone must warn.
 RISKY_SCENES = {
