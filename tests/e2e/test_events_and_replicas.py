@@ -9,6 +9,7 @@ from minilogin_testkit import Stack, next_status, wait_for_status
 
 from account.consumers import on_ticket_confirmed
 from account.context import ACCOUNT
+from shared.clock import FakeClock
 from shared.events import TicketConfirmed, new_event
 from shared.tickets import TicketStatus
 
@@ -75,6 +76,34 @@ async def test_returning_user_gets_the_same_account(stack: Stack) -> None:
         subs.append((await stack.tickets.require(ticket["ticket"])).user_id)
         assert done["redirect_url"]
     assert subs[0] == subs[1]
+    assert await stack.db.users.count_documents({}) == 1
+
+
+async def test_a_returning_login_records_its_time_without_creating_anything(
+    fake_clock_stack: Stack,
+) -> None:
+    stack = fake_clock_stack
+    clock = stack.clock
+    assert isinstance(clock, FakeClock)
+    user = (await stack.users())[0]
+    acct = stack.apps["account"][ACCOUNT]
+    logins = []
+    for _ in range(2):
+        ticket_id = await _confirmed_ticket(stack, user["openid"])
+        event = new_event(
+            ticket_id,
+            "trace-again",
+            TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=user["openid"]),
+        )
+        await on_ticket_confirmed(acct, event)
+        logins.append(clock.now())
+        clock.advance(30)
+
+    identity = await stack.db.identities.find_one({"openid": user["openid"]})
+    assert identity is not None
+    assert identity["created_at"] == logins[0]
+    assert identity["last_login_at"] == logins[1]
+    assert await stack.db.identities.count_documents({}) == 1
     assert await stack.db.users.count_documents({}) == 1
 
 

@@ -58,7 +58,13 @@ def store(redis: aioredis.Redis, keys: Keys, clock: FakeClock) -> TicketStore:
 OpenBus = Callable[[], Awaitable[Bus]]
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.real)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("rabbit", marks=pytest.mark.real),
+        pytest.param("rabbit-classic", marks=pytest.mark.real),
+    ]
+)
 async def open_test_bus(
     request: pytest.FixtureRequest, ns: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[OpenBus]:
@@ -69,10 +75,11 @@ async def open_test_bus(
     """
     monkeypatch.setattr(memory_bus, "_BROKERS", {})
     url = f"memory://{ns}" if request.param == "memory" else REAL_AMQP_URL
+    queue_type = "classic" if request.param == "rabbit-classic" else "quorum"
     handles: list[Bus] = []
 
     async def open_one() -> Bus:
-        bus = await open_bus(url, ns)
+        bus = await open_bus(url, ns, queue_type)
         handles.append(bus)
         return bus
 
@@ -84,7 +91,7 @@ async def open_test_bus(
             if isinstance(bus, RabbitBus):
                 queues.update(bus.info()["queues"])
             await bus.close()
-        if request.param == "rabbit":
+        if request.param != "memory":
             # A fresh handle: deleting queues under live consumers makes the broker cancel them.
             cleaner = await RabbitBus.connect(url, ns)
             try:

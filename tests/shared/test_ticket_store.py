@@ -348,3 +348,39 @@ async def test_status_message_shows_expired_for_a_lapsed_pending_ticket(
         "version": 2,  # the version the recorded expiry will carry
         "expires_at": ticket.expires_at,
     }
+
+
+async def test_transition_sends_extra_writes_in_the_same_round_trip(
+    store: TicketStore, redis: aioredis.Redis, clock: FakeClock, ns: str
+) -> None:
+    ticket = await created(store, clock)
+    key = f"{ns}:extra"
+    moved = await store.transition(
+        ticket.id, S.CANCELLED, changes={"finished_at": clock.now()},
+        also=lambda pipe: pipe.set(key, "written", ex=60),
+    )  # fmt: skip
+    assert moved.status == S.CANCELLED
+    assert await redis.get(key) == "written"
+
+
+async def test_refused_transition_with_extra_writes_still_raises_its_refusal(
+    store: TicketStore, clock: FakeClock, ns: str
+) -> None:
+    ticket = await created(store, clock)
+    with pytest.raises(IllegalTransition):
+        await store.transition(
+            ticket.id, S.SUCCEEDED, also=lambda pipe: pipe.set(f"{ns}:extra", "x", ex=60)
+        )
+    assert (await store.require(ticket.id)).status == S.PENDING
+
+
+async def test_pipelined_transition_survives_a_server_that_lost_its_scripts(
+    store: TicketStore, redis: aioredis.Redis, clock: FakeClock, ns: str
+) -> None:
+    ticket = await created(store, clock)
+    await redis.script_flush()  # as after a Redis restart or failover
+    moved = await store.transition(
+        ticket.id, S.CANCELLED, also=lambda pipe: pipe.set(f"{ns}:extra", "x", ex=60)
+    )
+    assert moved.status == S.CANCELLED
+    assert moved.version == ticket.version + 1  # moved once, not twice

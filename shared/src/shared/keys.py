@@ -13,11 +13,12 @@ class Keys:
     def scan_session(self, token_hash: str) -> str:
         return f"{self.ns}:mp-session:{token_hash}"
 
+    # A code and its used-marker share a hash tag: one script on one Cluster slot takes both.
     def auth_code(self, code_hash: str) -> str:
-        return f"{self.ns}:authcode:{code_hash}"
+        return f"{self.ns}:authcode:{{{code_hash}}}"
 
     def auth_code_used(self, code_hash: str) -> str:
-        return f"{self.ns}:authcode-used:{code_hash}"
+        return f"{self.ns}:authcode-used:{{{code_hash}}}"
 
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.ns}:rate:{bucket}:{subject}:{window}"

@@ -9,7 +9,6 @@ because misses are not cached).
 from __future__ import annotations
 
 import re
-import time
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.errors import AppError
+from shared.ttlcache import TtlCache
 
 CONNECTION_ID = re.compile(r"^[a-z0-9-]{1,31}$")
 
@@ -101,53 +101,45 @@ class Registry:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
         self.connections = db["connections"]
         self.apps = db["apps"]
-        self._ttl = cache_seconds
-        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        # A few documents per deployment; the bound only guards against a flood of ids.
+        self._connections: TtlCache[str, Connection] = TtlCache(cache_seconds, 10_000)
+        self._apps: TtlCache[str, App] = TtlCache(cache_seconds, 10_000)
+        self._app_connections: TtlCache[str, list[Connection]] = TtlCache(cache_seconds, 10_000)
 
     async def ensure_indexes(self) -> None:
         await self.apps.create_index("client_id", unique=True)
 
     def forget(self) -> None:
-        self._cache.clear()
-
-    def _hit(self, kind: str, key: str) -> tuple[bool, Any]:
-        hit = self._cache.get((kind, key))
-        if hit and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
-
-    def _keep(self, kind: str, key: str, value: Any) -> None:
-        self._cache[(kind, key)] = (time.monotonic() + self._ttl, value)
+        for cache in (self._connections, self._apps, self._app_connections):
+            cache.clear()
 
     async def connection(self, connection_id: str) -> Connection:
-        found, conn = self._hit("connection", connection_id)
-        if not found:
-            doc = await self.connections.find_one({"_id": connection_id})
-            if doc is not None:
-                conn = _connection(doc)
-                self._keep("connection", connection_id, conn)
+        conn = self._connections.get(connection_id)
         if conn is None:
-            raise UnknownConnection()
-        return conn  # type: ignore[no-any-return]  # cached values are typed on the way in
+            doc = await self.connections.find_one({"_id": connection_id})
+            if doc is None:
+                raise UnknownConnection()
+            conn = _connection(doc)
+            self._connections.put(connection_id, conn)
+        return conn
 
     async def app(self, client_id: str) -> App:
-        found, app = self._hit("app", client_id)
-        if not found:
-            doc = await self.apps.find_one({"client_id": client_id}, {"_id": 0})
-            app = App.model_validate(doc) if doc is not None else None
-            if app is not None:
-                self._keep("app", client_id, app)
+        app = self._apps.get(client_id)
         if app is None:
-            raise UnknownClient()
-        return app  # type: ignore[no-any-return]  # cached values are typed on the way in
+            doc = await self.apps.find_one({"client_id": client_id}, {"_id": 0})
+            if doc is None:
+                raise UnknownClient()
+            app = App.model_validate(doc)
+            self._apps.put(client_id, app)
+        return app
 
     async def connections_for_app(self, client_id: str, *, fresh: bool = False) -> list[Connection]:
         """The app's connections. `fresh` skips the cache (a connection added a moment ago)."""
-        found, cached = self._hit("app-connections", client_id)
-        if found and not fresh:
-            return cached  # type: ignore[no-any-return]  # cached values are typed on the way in
+        cached = None if fresh else self._app_connections.get(client_id)
+        if cached is not None:
+            return cached
         out = await self.all_connections({"apps": client_id})
-        self._keep("app-connections", client_id, out)
+        self._app_connections.put(client_id, out)
         return out
 
     async def all_connections(self, query: dict[str, Any] | None = None) -> list[Connection]:

@@ -59,8 +59,8 @@ def redis_ctx(url: str) -> CleanupCtx:
     return resource(REDIS, open_, lambda r: r.aclose())
 
 
-def bus_ctx(url: str, namespace: str) -> CleanupCtx:
-    return resource(BUS, lambda: open_bus(url, namespace), lambda b: b.close())
+def bus_ctx(url: str, namespace: str, queue_type: str = "quorum") -> CleanupCtx:
+    return resource(BUS, lambda: open_bus(url, namespace, queue_type), lambda b: b.close())
 
 
 def mongo_ctx(url: str) -> CleanupCtx:
@@ -107,7 +107,10 @@ def infrastructure(
 ) -> list[CleanupCtx]:
     """The shared resources a service opens first: Redis and the bus, MongoDB and an HTTP
     client when it needs them."""
-    ctxs = [redis_ctx(settings.redis_url), bus_ctx(settings.amqp_url, settings.namespace)]
+    ctxs = [
+        redis_ctx(settings.redis_url),
+        bus_ctx(settings.amqp_url, settings.namespace, settings.bus_queue_type),
+    ]
     if mongo:
         ctxs.append(mongo_ctx(settings.mongo_url))
     if http:

@@ -6,7 +6,9 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -15,6 +17,16 @@ from shared.errors import AppError
 from shared.keys import Keys
 
 CODE_TTL = 60
+# Take a code out and mark it used, in one step: the grant, or 1 if it was already used, or
+# 0 if it never existed (or expired).
+_TAKE = """
+local grant = redis.call('GETDEL', KEYS[1])
+if grant then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+  return grant
+end
+return redis.call('EXISTS', KEYS[2])
+"""
 
 
 class InvalidGrant(AppError):
@@ -39,24 +51,27 @@ class CodeStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._take = redis.register_script(_TAKE)
 
-    async def issue(self, grant: CodeGrant) -> str:
+    def prepare(self, grant: CodeGrant) -> tuple[str, Callable[[Any], Any]]:
+        """A new code, and the write that stores it, to run on a client or a pipeline."""
         code = ids.secret_token()
-        await self._redis.set(
-            self._keys.auth_code(ids.sha256_hex(code)), json.dumps(asdict(grant)), ex=CODE_TTL
-        )
-        return code
+        key, value = self._keys.auth_code(ids.sha256_hex(code)), json.dumps(asdict(grant))
+
+        def store(client: Any) -> Any:
+            return client.set(key, value, ex=CODE_TTL)
+
+        return code, store
 
     async def redeem(
         self, code: str, *, client_id: str, redirect_uri: str, verifier: str
     ) -> CodeGrant:
-        """Take the code out (GETDEL: a second redemption finds nothing) and check it."""
+        """Take the code out (a second redemption finds it used) and check it."""
         digest = ids.sha256_hex(code)
-        raw = await self._redis.getdel(self._keys.auth_code(digest))
-        if raw is None:
-            used = await self._redis.exists(self._keys.auth_code_used(digest))
-            raise InvalidGrant("The authorization code was already used." if used else None)
-        await self._redis.set(self._keys.auth_code_used(digest), "1", ex=CODE_TTL * 10)
+        keys = [self._keys.auth_code(digest), self._keys.auth_code_used(digest)]
+        raw = await self._take(keys=keys, args=[CODE_TTL * 10])
+        if isinstance(raw, int):
+            raise InvalidGrant("The authorization code was already used." if raw else None)
         grant = CodeGrant(**json.loads(raw))
         if grant.client_id != client_id:
             raise InvalidGrant("The authorization code was issued to another client.")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from pymongo.errors import PyMongoError
+from redis.asyncio.client import Pipeline
 
 from account.codes import CodeGrant
 from account.context import Account
@@ -80,12 +84,18 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
                     )
                 )
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
+        if result.touch:
+            # After the browser has been told: a lost login time is not worth a retry.
+            try:
+                await acct.users.touch(conn, payload.openid, now)
+            except PyMongoError as exc:
+                log.warning("login_time_not_recorded", error=str(exc))
 
 
 async def _succeed(
     acct: Account, event: Event, ticket: Ticket, user_id: str, created: bool, now: float
 ) -> None:
-    code = await acct.codes.issue(
+    code, store_code = acct.codes.prepare(
         CodeGrant(
             client_id=ticket.client_id,
             redirect_uri=ticket.redirect_uri,
@@ -102,11 +112,14 @@ async def _succeed(
     if ticket.state:
         params["state"] = ticket.state
     redirect_url = with_query(ticket.redirect_uri, params)
+    # The code is stored in the same round trip as the transition; if the transition is
+    # refused, the stored code is one nobody was told and it expires unused.
     if await _finish(
         acct,
         ticket,
         TicketStatus.SUCCEEDED,
         {"user_id": user_id, "redirect_url": redirect_url, "finished_at": now},
+        also=store_code,
     ):
         await acct.bus.publish(
             new_event(
@@ -124,10 +137,14 @@ async def _succeed(
 
 
 async def _finish(
-    acct: Account, ticket: Ticket, to: TicketStatus, changes: dict[str, object]
+    acct: Account,
+    ticket: Ticket,
+    to: TicketStatus,
+    changes: dict[str, object],
+    also: Callable[[Pipeline], object] | None = None,
 ) -> bool:
     try:
-        await acct.tickets.transition(ticket.id, to, changes=changes)
+        await acct.tickets.transition(ticket.id, to, changes=changes, also=also)
     except IllegalTransition:
         log.info("ticket_already_finished")
         return False

@@ -1,7 +1,10 @@
 """Users and their WeChat identities in MongoDB, and the connection's account policy.
 
-Hot path for a returning user: one find_one_and_update on identities. A new user costs
-one more insert. Unique indexes make concurrent or repeated logins converge on one account.
+Hot path for a returning user: no read at all once this replica has seen them (identities
+and profiles are written once and never changed here, so they are cached), and one
+update_one recording the login time after the browser has been told. A new user costs a
+lookup and two inserts. Unique indexes make concurrent or repeated logins converge on one
+account.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared import ids
 from shared.registry import Association, Connection, LoginMode
+from shared.ttlcache import TtlCache
 
 
 class Outcome(StrEnum):
@@ -30,6 +34,8 @@ class Resolution:
     user_id: str = ""
     created: bool = False
     reason: str = ""
+    # The login time is not recorded yet: the caller records it with `touch` off the hot path.
+    touch: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,17 @@ def new_user_id() -> str:
 
 
 class UserStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        cache_seconds: float = 300.0,
+        cache_entries: int = 100_000,
+    ) -> None:
         self.users = db["users"]
         self.identities = db["identities"]
+        # The expiry bounds how long an edit made directly in the database takes to show.
+        self._accounts: TtlCache[tuple[str, str], str] = TtlCache(cache_seconds, cache_entries)
+        self._profiles: TtlCache[str, dict[str, Any]] = TtlCache(cache_seconds, cache_entries)
 
     async def ensure_indexes(self) -> None:
         await self.identities.create_index(
@@ -59,17 +73,33 @@ class UserStore:
         await self.users.create_index("phone", sparse=True)
 
     async def get_user(self, user_id: str) -> dict[str, Any] | None:
-        return await self.users.find_one({"_id": user_id})
+        """The user's document (do not change it: it may be the cached copy)."""
+        user = self._profiles.get(user_id)
+        if user is None:
+            user = await self.users.find_one({"_id": user_id})
+            if user is not None:
+                self._profiles.put(user_id, user)
+        return user
+
+    async def touch(self, conn: Connection, openid: str, now: float) -> None:
+        """Record a returning user's login time."""
+        await self.identities.update_one(
+            {"connection_id": conn.id, "openid": openid}, {"$set": {"last_login_at": now}}
+        )
 
     async def resolve(self, conn: Connection, who: WeChatIdentity, now: float) -> Resolution:
         """Find, bind or create the account for `who` logging in through `conn`."""
         # 1. This WeChat user has logged in through this connection before.
+        known = self._accounts.get((conn.id, who.openid))
+        if known is not None:
+            return Resolution(Outcome.SUCCEEDED, known, touch=True)
         hit = await self.identities.find_one_and_update(
             {"connection_id": conn.id, "openid": who.openid},
             {"$set": {"last_login_at": now}},
             return_document=ReturnDocument.AFTER,
         )
         if hit:
+            self._accounts.put((conn.id, who.openid), hit["user_id"])
             return Resolution(Outcome.SUCCEEDED, hit["user_id"])
         # 2. The same person (same unionid) is known through another connection.
         user_id: str | None = None
@@ -106,14 +136,15 @@ class UserStore:
             assert winner is not None
             return Resolution(Outcome.SUCCEEDED, winner["user_id"])
         if created:
-            await self.users.insert_one(
-                {
-                    "_id": user_id,
-                    "created_at": now,
-                    "nickname": who.nickname,
-                    "avatar_url": who.avatar_url,
-                    "phone": who.phone,
-                    "phone_verified": bool(who.phone),
-                }
-            )
+            user = {
+                "_id": user_id,
+                "created_at": now,
+                "nickname": who.nickname,
+                "avatar_url": who.avatar_url,
+                "phone": who.phone,
+                "phone_verified": bool(who.phone),
+            }
+            await self.users.insert_one(user)
+            self._profiles.put(user_id, user)
+        self._accounts.put((conn.id, who.openid), user_id)
         return Resolution(Outcome.SUCCEEDED, user_id, created=created)

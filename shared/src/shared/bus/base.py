@@ -9,6 +9,8 @@ Handler = Callable[[Event], Awaitable[None]]
 
 # A message whose handler keeps failing is redelivered this many times, then dead-lettered.
 DELIVERY_LIMIT = 5
+# Work queue kinds a RabbitMQ deployment may choose (ML_BUS_QUEUE_TYPE).
+QUEUE_TYPES = ("quorum", "classic")
 
 
 class Bus(Protocol):
@@ -40,14 +42,14 @@ class Bus(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_bus(url: str, namespace: str) -> Bus:
+async def open_bus(url: str, namespace: str, queue_type: str = "quorum") -> Bus:
     if url.startswith("memory://"):
         from shared.bus.memory import MemoryBus
 
         return MemoryBus.shared(url, namespace)
     from shared.bus.rabbit import RabbitBus
 
-    return await RabbitBus.connect(url, namespace)
+    return await RabbitBus.connect(url, namespace, queue_type)
 
 
 def topic_matches(pattern: str, key: str) -> bool:

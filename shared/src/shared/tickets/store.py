@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from shared.clock import Clock
 from shared.errors import AppError
@@ -71,10 +74,14 @@ class TicketStore:
         *,
         scanner: str = "",
         changes: dict[str, Any] | None = None,
+        also: Callable[[Pipeline], object] | None = None,
     ) -> Ticket:
         """Move the ticket to `to` if that is legal now; raise the refusal otherwise.
 
-        `scanner` set: only the WeChat user who scanned may make this move.
+        `scanner` set: only the WeChat user who scanned may make this move. `also` queues
+        more commands on a pipeline sent with the transition in one round trip; they run
+        first and whatever the outcome, so they may only write what is harmless when the
+        move is refused (a new key nobody knows about yet).
         """
         sources = [s for s, targets in TRANSITIONS.items() if to in targets]
         args: list[str] = [
@@ -85,8 +92,30 @@ class TicketStore:
         ]
         for k, v in (changes or {}).items():
             args += [k, str(v)]
-        result = await self._transition(keys=[self._keys.ticket(ticket_id)], args=args)
+        keys = [self._keys.ticket(ticket_id)]
+        if also is None:
+            result = await self._transition(keys=keys, args=args)
+        else:
+            result = await self._pipelined(keys, args, also)
         if len(result) == 3 and result[0] == "err":  # a hash always has an even length
             raise refusal(result[1], result[2], to)
         flat = list(result)
         return Ticket.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    async def _pipelined(
+        self, keys: list[str], args: list[str], also: Callable[[Pipeline], object]
+    ) -> Any:
+        for attempt in (1, 2):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                also(pipe)
+                # EVALSHA by hand: a Script on a pipeline costs a SCRIPT EXISTS round trip.
+                pipe.evalsha(self._transition.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+            failed = [r for r in results if isinstance(r, Exception)]
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in failed):
+                await self._redis.script_load(_TRANSITION)  # the server lost its scripts
+                continue
+            if failed:
+                raise failed[0]
+            return results[-1]
+        raise AssertionError("unreachable")
