@@ -89,6 +89,19 @@ async def scan(request: web.Request) -> web.Response:
     mp = mini_program(conn, gw.settings, gw.box)
     wx = await gw.wechat.code2session(mp.appid, mp.secret, body.code)
     await gw.limiter.hit("scan-user", wx.openid, limit=gw.settings.rate_scans_per_user, per=60)
+    session, store_session = gw.sessions.prepare(
+        ScanSession(
+            ticket=ticket.id,
+            connection_id=conn.id,
+            openid=wx.openid,
+            unionid=wx.unionid or "",
+            appid=mp.appid,
+        ),
+        wx.session_key,
+        ttl=int(ticket.expires_at - now) + 5,
+    )
+    # The session is written in the transition's round trip; if the scan is refused, it is
+    # a session whose token nobody was given, and it expires unused.
     ticket = await gw.tickets.transition(
         body.ticket,
         TicketStatus.SCANNED,
@@ -99,17 +112,7 @@ async def scan(request: web.Request) -> web.Response:
             "scanner_nickname": body.nickname or "",
             "scanner_avatar": body.avatar_url or "",
         },
-    )
-    session = await gw.sessions.open(
-        ScanSession(
-            ticket=ticket.id,
-            connection_id=conn.id,
-            openid=wx.openid,
-            unionid=wx.unionid or "",
-            appid=mp.appid,
-        ),
-        wx.session_key,
-        ttl=int(ticket.expires_at - now) + 5,
+        also=store_session,
     )
     await gw.bus.publish(
         new_event(

@@ -4,9 +4,11 @@ and the WeChat session keys, which never leave this service."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from shared import ids
 from shared.errors import AppError
@@ -34,21 +36,22 @@ class SessionStore:
         self._redis = redis
         self._keys = keys
 
-    async def open(self, session: ScanSession, session_key: str, ttl: int) -> str:
+    def prepare(
+        self, session: ScanSession, session_key: str, ttl: int
+    ) -> tuple[str, Callable[[Pipeline], object]]:
+        """A new session token, and the writes that store it, to queue on a pipeline."""
         token = ids.secret_token()
-        # Two keys in two hash slots: no MULTI, so Redis Cluster accepts it.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(
-                self._keys.scan_session(ids.sha256_hex(token)),
-                json.dumps(asdict(session)),
-                ex=max(ttl, 1),
-            )
-            # Kept for the legacy encryptedData path and checksession; the latest one wins.
-            pipe.set(
-                f"{self._keys.ns}:mp-sk:{session.appid}:{session.openid}", session_key, ex=7200
-            )
-            await pipe.execute()
-        return token
+        key = self._keys.scan_session(ids.sha256_hex(token))
+        value = json.dumps(asdict(session))
+        # Kept for the legacy encryptedData path and checksession; the latest one wins.
+        sk_key = f"{self._keys.ns}:mp-sk:{session.appid}:{session.openid}"
+
+        def store(pipe: Pipeline) -> None:
+            # Two keys in two hash slots: a plain pipeline, no MULTI, so Cluster accepts it.
+            pipe.set(key, value, ex=max(ttl, 1))
+            pipe.set(sk_key, session_key, ex=7200)
+
+        return token, store
 
     async def require(self, token: str, ticket: str) -> ScanSession:
         raw = await self._redis.get(self._keys.scan_session(ids.sha256_hex(token)))
