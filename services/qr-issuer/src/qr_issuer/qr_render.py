@@ -39,7 +39,7 @@ import zlib
 from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,18 @@ import qrcode.exceptions
 from PIL import Image, ImageDraw
 from qrcode import util as qr_util
 from qrcode.constants import ERROR_CORRECT_H
+
+from qr_issuer.qr_fast import (
+    MAX_FAST_VERSION,
+    QR_SYMBOL,
+    DeflateTemplate,
+    MatrixTemplate,
+    build_deflate_template,
+    build_matrix_template,
+    byte_mode_version,
+    penalties,
+    unpack_rows,
+)
 
 __all__ = ["LogoCacheInfo", "QrRenderer"]
 
@@ -61,6 +73,8 @@ _MAX_URL_CHARS = 1024
 BoolArray = npt.NDArray[np.bool_]
 U8Array = npt.NDArray[np.uint8]
 IntArray = npt.NDArray[np.intp]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class LogoCacheInfo(NamedTuple):
@@ -241,6 +255,15 @@ def qr_matrix(url: str, *, mask: int | None = None) -> BoolArray:
         raise ValueError("invalid_url") from exc
     codewords = qr_util.create_data(version, ERROR_CORRECT_H, code.data_list)
 
+    candidates = _candidates(version, codewords)
+    if mask is not None:
+        return np.ascontiguousarray(candidates[mask])
+    best = int(np.argmin(_penalties(candidates)))
+    return np.ascontiguousarray(candidates[best])
+
+
+def _candidates(version: int, codewords: list[int]) -> BoolArray:
+    """(8, n, n): the symbol with `codewords` placed, under each mask, format bits set."""
     lay = _layout(version)
     n = lay.size
     bits = np.unpackbits(np.frombuffer(bytes(codewords), dtype=np.uint8)).astype(np.bool_)
@@ -252,10 +275,7 @@ def qr_matrix(url: str, *, mask: int | None = None) -> BoolArray:
     for k in range(8):
         fb = _format_bits(k)
         candidates[k, lay.format_rows, lay.format_cols] = fb
-    if mask is not None:
-        return np.ascontiguousarray(candidates[mask])
-    best = int(np.argmin(_penalties(candidates)))
-    return np.ascontiguousarray(candidates[best])
+    return candidates
 
 
 # --------------------------------------------------------------------------- logo
@@ -324,11 +344,13 @@ def _logo_box(symbol_px: int) -> int:
 
 
 # --------------------------------------------------------------------------- PNG
-# A minimal PNG writer: filter type 0 on every row and zlib level 1. Pillow's encoder
-# costs ~0.35 ms more per code for the same pixels (it is generic; this is not).
+# A minimal PNG writer. Without a logo: 1-bit greyscale, each module row written once
+# and its repeats as "Up" rows (all zero bytes), zlib level 1. With a logo: 8-bit palette
+# from a DeflateTemplate (see qr_fast): no compression work per code at all.
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_LEVEL = 1
+_FILTER_UP = 2
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -336,101 +358,207 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
-def _png(width: int, height: int, depth: int, colour: int, rows: U8Array, plte: bytes) -> bytes:
-    raw = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)  # filter byte 0
-    raw[:, 1:] = rows
-    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+def _png_head(side: int, depth: int, colour: int, plte: bytes) -> bytes:
+    header = struct.pack(">IIBBBBB", side, side, depth, colour, 0, 0, 0)
     return b"".join(
         (
             _PNG_SIGNATURE,
             _png_chunk(b"IHDR", header),
             _png_chunk(b"PLTE", plte) if plte else b"",
-            _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), _PNG_LEVEL)),
-            _png_chunk(b"IEND", b""),
         )
     )
 
 
-def _png_1bit(light: BoolArray) -> bytes:
-    """Greyscale 1-bit PNG; True pixels are white."""
-    h, w = light.shape
-    return _png(w, h, 1, 0, np.packbits(light, axis=1), b"")
+_PNG_END = _png_chunk(b"IEND", b"")
 
 
-def _png_palette(indices: U8Array, palette: list[int]) -> bytes:
-    """8-bit palette PNG from an index image and a flat RGB palette."""
-    h, w = indices.shape
-    return _png(w, h, 8, 3, indices, bytes(palette))
+def _png_1bit(light: BoolArray, scale: int) -> bytes:
+    """Greyscale 1-bit PNG of the (bordered) module grid; True modules are white."""
+    g = light.shape[0]
+    packed = np.packbits(np.repeat(light, scale, axis=1), axis=1)  # one scanline per row
+    raw = np.zeros((g, scale, packed.shape[1] + 1), dtype=np.uint8)
+    raw[:, 0, 1:] = packed
+    raw[:, 1:, 0] = _FILTER_UP  # the repeats: zero differences from the row above
+    idat = zlib.compress(raw.tobytes(), _PNG_LEVEL)
+    return _png_head(g * scale, 1, 0, b"") + _png_chunk(b"IDAT", idat) + _PNG_END
+
+
+@dataclass(frozen=True, slots=True)
+class _Picture:
+    """Everything about a logo code's PNG except which modules are dark."""
+
+    head: bytes
+    deflate: DeflateTemplate
+
+    def png(self, light: BoolArray) -> bytes:
+        return self.head + _png_chunk(b"IDAT", self.deflate.zlib_stream(light)) + _PNG_END
+
+
+def _logo_picture(n: int, scale: int, border: int, logo: _PreparedLogo) -> _Picture:
+    """Symbolic pixels (constant palette index, or QR_SYMBOL + module) -> template."""
+    side = (n + 2 * border) * scale
+    grid = np.full((n + 2 * border,) * 2, 1, dtype=np.int64)  # the quiet zone is light
+    grid[border : border + n, border : border + n] = QR_SYMBOL + np.arange(n * n).reshape(n, n)
+    px = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+    top = (side - logo.box) // 2
+    region = px[top : top + logo.box, top : top + logo.box]
+    np.copyto(region, logo.indices.astype(np.int64), where=logo.opaque)
+    scanlines = np.zeros((side, side + 1), dtype=np.int64)  # filter byte 0 (None)
+    scanlines[:, 1:] = px
+    head = _png_head(side, 8, 3, bytes([0, 0, 0, 255, 255, 255, *logo.palette]))
+    return _Picture(head, build_deflate_template(scanlines, side + 1, n * n))
 
 
 # --------------------------------------------------------------------------- renderer
 
+_MAX_TEMPLATES = 16
+
+
+class LruCache(Generic[K, V]):
+    """A small thread-safe LRU map with hit/miss counts."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return hit
+
+    def put(self, key: K, value: V) -> None:
+        if not self.maxsize:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def info(self) -> LogoCacheInfo:
+        with self._lock:
+            return LogoCacheInfo(self.hits, self.misses, self.maxsize, len(self._items))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
 
 class QrRenderer:
-    """Renders `url` QR codes; thread-safe, so one instance can serve an executor."""
+    """Renders `url` QR codes; thread-safe, so one instance can serve an executor.
 
-    def __init__(self, max_logo_cache: int = 128) -> None:
-        if max_logo_cache < 0:
-            raise ValueError("max_logo_cache must be >= 0")
-        self._max = max_logo_cache
-        self._logos: OrderedDict[tuple[str, int], _PreparedLogo] = OrderedDict()
-        self._lock = threading.Lock()
-        self._hits = 0
-        self._misses = 0
+    Codes whose URL has a byte length seen before (every ticket URL of a deployment) are
+    drawn from cached templates in well under 0.1 ms; the first one of a length, or with
+    a new logo, builds its template (~15 ms, ~30 ms with a logo)."""
+
+    def __init__(self, max_logo_cache: int = 128, max_templates: int = _MAX_TEMPLATES) -> None:
+        if max_logo_cache < 0 or max_templates < 0:
+            raise ValueError("cache sizes must be >= 0")
+        self._logos: LruCache[tuple[str, int], _PreparedLogo] = LruCache(max_logo_cache)
+        self._matrices: LruCache[int, MatrixTemplate | None] = LruCache(max_templates)
+        self._pictures: LruCache[tuple[str, int, int, int], _Picture] = LruCache(max_templates)
 
     # ---- cache
 
     def cache_info(self) -> LogoCacheInfo:
-        with self._lock:
-            return LogoCacheInfo(self._hits, self._misses, self._max, len(self._logos))
+        return self._logos.info()
+
+    def template_cache_info(self) -> LogoCacheInfo:
+        """Matrix templates (one per URL byte length) and logo pictures together."""
+        m, p = self._matrices.info(), self._pictures.info()
+        return LogoCacheInfo(
+            m.hits + p.hits, m.misses + p.misses, m.maxsize + p.maxsize, m.currsize + p.currsize
+        )
 
     def cache_clear(self) -> None:
-        with self._lock:
-            self._logos.clear()
-            self._hits = self._misses = 0
+        for cache in (self._logos, self._matrices, self._pictures):
+            cache.clear()
 
-    def _logo(self, data: bytes, box: int) -> _PreparedLogo:
+    def _logo(self, data: bytes, box: int) -> tuple[str, _PreparedLogo]:
         if not isinstance(data, bytes | bytearray | memoryview) or len(data) > MAX_LOGO_BYTES:
             raise ValueError("invalid_logo")
-        key = (hashlib.sha256(data).hexdigest(), box)
-        with self._lock:
-            hit = self._logos.get(key)
-            if hit is not None:
-                self._logos.move_to_end(key)
-                self._hits += 1
-                return hit
-            self._misses += 1
+        digest = hashlib.sha256(data).hexdigest()
+        key = (digest, box)
+        hit = self._logos.get(key)
+        if hit is not None:
+            return digest, hit
         prepared = _prepare_logo(data, box)  # outside the lock: slow, and idempotent
-        if self._max:
-            with self._lock:
-                self._logos[key] = prepared
-                self._logos.move_to_end(key)
-                while len(self._logos) > self._max:
-                    self._logos.popitem(last=False)
-        return prepared
+        self._logos.put(key, prepared)
+        return digest, prepared
+
+    def is_warm(self, url: str, logo_png: bytes | None, *, scale: int = 8, border: int = 4) -> bool:
+        """Whether ``render_png`` would find its templates cached (so it is quick enough
+        to run on the event loop)."""
+        if not isinstance(url, str):
+            return False
+        length = len(url.encode())
+        if length not in self._matrices:
+            return False
+        tmpl = self._matrices.get(length)
+        if tmpl is None:
+            return False
+        if logo_png is None:
+            return True
+        digest = hashlib.sha256(logo_png).hexdigest()
+        return (digest, tmpl.n, scale, border) in self._pictures
+
+    # ---- matrix
+
+    def matrix(self, url: str) -> BoolArray:
+        """The symbol for ``url`` (True = dark): from a template when the URL fits one
+        (byte mode, version <= 11), else ``qr_matrix``. Both decode to ``url``."""
+        if not isinstance(url, str) or not url or len(url) > _MAX_URL_CHARS:
+            raise ValueError("invalid_url")
+        data = url.encode()
+        tmpl = self._matrix_template(len(data))
+        if tmpl is None:
+            return qr_matrix(url)
+        lines = tmpl.lines(data)
+        best = int(np.argmin(penalties(lines, tmpl.n)))
+        return unpack_rows(lines[best, : tmpl.n], tmpl.n)
+
+    def _matrix_template(self, length: int) -> MatrixTemplate | None:
+        if length in self._matrices:
+            return self._matrices.get(length)
+        version = byte_mode_version(length)
+        tmpl = None
+        if version is not None and version <= MAX_FAST_VERSION:
+            tmpl = build_matrix_template(length, version, _candidates, _layout(version).data_order)
+        self._matrices.put(length, tmpl)
+        return tmpl
 
     # ---- PNG
 
     def render_png(
         self, url: str, logo_png: bytes | None, *, scale: int = 8, border: int = 4
     ) -> bytes:
-        """PNG bytes of the QR for ``url``; CPU-bound, run it in an executor from async code."""
+        """PNG bytes of the QR for ``url``. Warm (see ``is_warm``) it takes tens of µs."""
         if not 1 <= scale <= 64 or not 0 <= border <= 16:
             raise ValueError("invalid_size")
-        matrix = qr_matrix(url)
-        n = matrix.shape[0]
-        full = np.pad(matrix, border, constant_values=False)
-        px = np.repeat(np.repeat(full, scale, axis=0), scale, axis=1)
-        side = px.shape[0]
-
+        dark = self.matrix(url)
+        n = dark.shape[0]
         if logo_png is None:
-            return _png_1bit(~px)
-        logo = self._logo(logo_png, _logo_box(n * scale))
-        canvas = (~px).astype(np.uint8)  # palette index 0 = dark, 1 = light
-        top = (side - logo.box) // 2
-        region = canvas[top : top + logo.box, top : top + logo.box]
-        np.copyto(region, logo.indices, where=logo.opaque)
-        return _png_palette(canvas, [0, 0, 0, 255, 255, 255, *logo.palette])
+            return _png_1bit(np.pad(~dark, border, constant_values=True), scale)
+        digest, logo = self._logo(logo_png, _logo_box(n * scale))
+        key = (digest, n, scale, border)
+        picture = self._pictures.get(key)
+        if picture is None:
+            picture = _logo_picture(n, scale, border, logo)
+            self._pictures.put(key, picture)
+        return picture.png(~dark)
 
     async def render_png_async(
         self,
@@ -451,7 +579,7 @@ class QrRenderer:
         """SVG bytes: one path for the dark modules, the logo as an embedded PNG."""
         if not 0 <= border <= 16:
             raise ValueError("invalid_size")
-        matrix = qr_matrix(url)
+        matrix = self.matrix(url)
         n = matrix.shape[0]
         side = n + 2 * border
 
@@ -473,7 +601,7 @@ class QrRenderer:
             f'<path fill="#000" d="{"".join(parts)}"/>'
         ]
         if logo_png is not None:
-            logo = self._logo(logo_png, _logo_box(n * SVG_LOGO_SCALE))
+            _, logo = self._logo(logo_png, _logo_box(n * SVG_LOGO_SCALE))
             size = logo.box / SVG_LOGO_SCALE
             pos = (side - size) / 2
             out.append(
