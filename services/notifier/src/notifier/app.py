@@ -9,7 +9,8 @@ from aiohttp import web
 from notifier import routes
 from notifier.context import NOTIFIER, Notifier
 from notifier.expiry import ExpiryScheduler
-from notifier.hub import Hub
+from notifier.hub import HEARTBEAT, Hub
+from notifier.socket import GOING_AWAY
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
 from shared.keys import Keys
@@ -19,6 +20,13 @@ from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 
 BROWSER_EVENTS = [t.value for t in EventType if t != EventType.TICKET_ISSUED]
+
+
+async def _heartbeat(hub: Hub) -> None:
+    """One timer pings every socket (a timer per socket cost memory per browser)."""
+    while True:
+        await asyncio.sleep(HEARTBEAT)
+        hub.heartbeat()
 
 
 def install(app: web.Application, settings: Settings, clock: Clock) -> None:
@@ -46,13 +54,17 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         # Every replica gets every change of a ticket on its own queue and serves its own
         # browsers. ticket.issued is left out: no browser waits on a ticket before it exists.
         await n.bus.consume("notifier", BROWSER_EVENTS, on_event, exclusive=True)
-        timer = asyncio.create_task(n.expiries.run(), name="notifier-expiries")
+        tasks = [
+            asyncio.create_task(n.expiries.run(), name="notifier-expiries"),
+            asyncio.create_task(_heartbeat(n.hub), name="notifier-heartbeat"),
+        ]
         yield
-        timer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await timer
-        for ws in n.hub.sockets():
-            await ws.close(code=1001, message=b"server shutting down")
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for sock in n.hub.sockets():
+            sock.shut(GOING_AWAY, b"server shutting down")
 
     app.cleanup_ctx.extend([*infrastructure(settings, mongo=False), notifier_ctx])
 

@@ -1,58 +1,59 @@
-"""The browsers this replica holds, by ticket, and how a status reaches them once, in order."""
+"""The browsers this replica holds, by ticket."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from typing import Any
+from notifier.socket import TicketSocket
 
-from aiohttp import web
-
-from shared import logging
-
-log = logging.get(__name__)
-
-
-class Subscriber:
-    __slots__ = ("last_version", "lock", "ws")
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self.last_version = 0
-        self.lock = asyncio.Lock()
-
-    async def push(self, message: dict[str, Any]) -> bool:
-        """Send unless this or a newer version was already sent; True if sent."""
-        async with self.lock:
-            if message["version"] <= self.last_version or self.ws.closed:
-                return False
-            self.last_version = message["version"]
-            try:
-                await self.ws.send_json(message)
-            except ConnectionError:
-                return False
-            return True
+# How often the shared heartbeat pings every socket; a browser silent for a whole beat
+# after a ping is dropped. It finds dead peers and keeps idle proxies from cutting the line.
+HEARTBEAT = 45.0
 
 
 class Hub:
     def __init__(self) -> None:
-        self._subs: dict[str, set[Subscriber]] = defaultdict(set)
+        # Almost every ticket has exactly one browser: the socket itself, not a set of one.
+        self._subs: dict[str, TicketSocket | set[TicketSocket]] = {}
 
-    def add(self, ticket_id: str, sub: Subscriber) -> None:
-        self._subs[ticket_id].add(sub)
+    def add(self, sock: TicketSocket) -> None:
+        held = self._subs.get(sock.ticket_id)
+        if held is None:
+            self._subs[sock.ticket_id] = sock
+        elif isinstance(held, set):
+            held.add(sock)
+        elif held is not sock:
+            self._subs[sock.ticket_id] = {held, sock}
 
-    def remove(self, ticket_id: str, sub: Subscriber) -> None:
-        subs = self._subs.get(ticket_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._subs[ticket_id]
+    def remove(self, sock: TicketSocket) -> bool:
+        """Forget `sock`; True if no browser here waits on its ticket any more."""
+        held = self._subs.get(sock.ticket_id)
+        if isinstance(held, set):
+            held.discard(sock)
+            if len(held) == 1:
+                self._subs[sock.ticket_id] = held.pop()
+            elif not held:
+                del self._subs[sock.ticket_id]
+        elif held is sock:
+            del self._subs[sock.ticket_id]
+        return sock.ticket_id not in self._subs
 
-    def get(self, ticket_id: str) -> list[Subscriber]:
-        return list(self._subs.get(ticket_id, ()))
+    def get(self, ticket_id: str) -> list[TicketSocket]:
+        held = self._subs.get(ticket_id)
+        if held is None:
+            return []
+        return list(held) if isinstance(held, set) else [held]
 
-    def sockets(self) -> list[web.WebSocketResponse]:
-        return [sub.ws for subs in self._subs.values() for sub in subs]
+    def sockets(self) -> list[TicketSocket]:
+        out: list[TicketSocket] = []
+        for held in self._subs.values():
+            if isinstance(held, set):
+                out.extend(held)
+            else:
+                out.append(held)
+        return out
+
+    def heartbeat(self) -> None:
+        for sock in self.sockets():
+            sock.heartbeat()
 
     def __len__(self) -> int:
-        return sum(len(s) for s in self._subs.values())
+        return sum(len(h) if isinstance(h, set) else 1 for h in self._subs.values())

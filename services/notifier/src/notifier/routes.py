@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from notifier.context import NOTIFIER, Notifier
-from notifier.hub import Subscriber
+from notifier.socket import TicketSocket
 from shared import ids, logging
 from shared.binding import check_binding
 from shared.events import LoginFailed, TicketExpired, new_event
@@ -19,16 +19,17 @@ routes = web.RouteTableDef()
 STUCK_GRACE = 15.0
 
 
-async def publish_status(n: Notifier, ticket_id: str, subs: list[Subscriber]) -> None:
-    """Read the ticket as it is now and push it to `subs`; close them when it is final."""
+async def publish_status(n: Notifier, ticket_id: str, socks: list[TicketSocket]) -> None:
+    """Read the ticket as it is now and push it to `socks`; close them when it is final."""
     ticket = await n.tickets.get(ticket_id)
     if ticket is None:
         return
     msg = status_message(ticket, n.clock.now())
-    for sub in subs:
-        await sub.push(msg)
-        if TicketStatus(msg["status"]) in TERMINAL:
-            await sub.ws.close()
+    final = TicketStatus(msg["status"]) in TERMINAL
+    for sock in socks:
+        sock.push(msg)
+        if final:
+            sock.close()
 
 
 async def expire_now(n: Notifier, ticket_id: str) -> None:
@@ -88,7 +89,7 @@ async def _fail_if_stuck(n: Notifier, ticket: Ticket) -> None:
 
 
 @routes.get(f"/ws/tickets/{{ticket:{ids.TICKET_ID_PATTERN}}}")
-async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
+async def ticket_socket(request: web.Request) -> web.StreamResponse:
     n = request.app[NOTIFIER]
     ticket_id = request.match_info["ticket"]
     ticket = await n.tickets.get(ticket_id)
@@ -96,25 +97,18 @@ async def ticket_socket(request: web.Request) -> web.WebSocketResponse:
         raise TicketNotFound()
     check_binding(request, ticket)
 
-    trace_id, expires_at = ticket.trace_id, ticket.expires_at
-    del ticket  # a waiting browser holds its socket for minutes: keep only what is needed
+    def gone(sock: TicketSocket) -> None:
+        if n.hub.remove(sock):
+            n.expiries.forget(ticket_id)
 
-    # The heartbeat finds dead peers and keeps idle proxies from cutting the connection.
-    ws = web.WebSocketResponse(heartbeat=45, max_msg_size=1024, compress=False)
-    await ws.prepare(request)
-    sub = Subscriber(ws)
+    # From here the socket lives outside aiohttp (see notifier.socket); the request, its
+    # headers and this handler are released once the first status is sent.
+    sock = TicketSocket.take_over(request, ticket_id, gone)
     # Subscribe first, then read: a change between the two is pushed by the event,
     # and the version check drops whichever copy arrives second.
-    n.hub.add(ticket_id, sub)
-    n.expiries.watch(ticket_id, expires_at)
-    log.debug("browser_subscribed", trace_id=trace_id, ticket_id=ticket_id)
-    try:
-        await publish_status(n, ticket_id, [sub])
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT and msg.data == "ping":
-                await ws.send_str("pong")
-    finally:
-        n.hub.remove(ticket_id, sub)
-        if not n.hub.get(ticket_id):
-            n.expiries.forget(ticket_id)
-    return ws
+    n.hub.add(sock)
+    n.expiries.watch(ticket_id, ticket.expires_at)
+    log.debug("browser_subscribed", trace_id=ticket.trace_id, ticket_id=ticket_id)
+    await publish_status(n, ticket_id, [sock])
+    # aiohttp no longer holds the connection: this response is never written.
+    return web.Response(status=101)
