@@ -34,6 +34,7 @@ SANDBOX_APPID = "wx5eb1d2c3a4f60789"
 SERVICES = ("qr-issuer", "scan-gateway", "account", "notifier")
 ACCOUNT_QUEUE = "account.tickets-confirmed"  # account.consumers.QUEUE
 UNLIMITED = "10000000"
+QUEUE_TYPE = "classic"
 # Which service answers a path, as a reverse proxy in front of them would route it.
 ROUTES = {
     "/api/": "qr-issuer",
@@ -165,6 +166,8 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         "ML_RATE_QR_PER_IP": UNLIMITED,
         "ML_RATE_SCANS_PER_IP": UNLIMITED,
         "ML_RATE_SCANS_PER_USER": UNLIMITED,
+        # One RabbitMQ node: the single-node setting (docs/operations.md).
+        "ML_BUS_QUEUE_TYPE": QUEUE_TYPE,
     }
     env.pop("MONGO_URL", None)  # the services read it before ML_MONGO_URL
     py = sys.executable
@@ -237,7 +240,7 @@ async def _clean_brokers(namespace: str) -> None:
             await redis.delete(*keys[i : i + 1000])
     finally:
         await redis.aclose()
-    bus = await open_bus(AMQP_URL, namespace)
+    bus = await open_bus(AMQP_URL, namespace, QUEUE_TYPE)
     try:
         await bus.delete_everything([ACCOUNT_QUEUE])  # type: ignore[attr-defined]  # a RabbitBus
     finally:

@@ -98,6 +98,7 @@ async def test_a_returning_login_records_its_time_without_creating_anything(
         await on_ticket_confirmed(acct, event)
         logins.append(clock.now())
         clock.advance(30)
+    await acct.users.flush()  # what the write-behind task does each second
 
     identity = await stack.db.identities.find_one({"openid": user["openid"]})
     assert identity is not None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -53,7 +55,11 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
 
         # A durable queue shared by all account replicas: each confirmed ticket is handled once.
         await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], handle)
+        login_times = asyncio.create_task(acct.users.write_behind(), name="login-times")
         yield
+        login_times.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await login_times
 
     app.cleanup_ctx.extend([*infrastructure(settings), account_ctx])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pymongo.errors import PyMongoError
 from redis.asyncio.client import Pipeline
 
 from account.codes import CodeGrant
@@ -85,11 +84,7 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
                 )
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
         if result.touch:
-            # After the browser has been told: a lost login time is not worth a retry.
-            try:
-                await acct.users.touch(conn, payload.openid, now)
-            except PyMongoError as exc:
-                log.warning("login_time_not_recorded", error=str(exc))
+            acct.users.touch(conn, payload.openid, now)
 
 
 async def _succeed(

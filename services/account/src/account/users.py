@@ -1,25 +1,28 @@
 """Users and their WeChat identities in MongoDB, and the connection's account policy.
 
 Hot path for a returning user: no read at all once this replica has seen them (identities
-and profiles are written once and never changed here, so they are cached), and one
-update_one recording the login time after the browser has been told. A new user costs a
+and profiles are written once and never changed here, so they are cached), and the login
+time is written behind, many logins to one bulk write each second. A new user costs a
 lookup and two inserts. Unique indexes make concurrent or repeated logins converge on one
 account.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared import ids
+from shared import ids, logging
 from shared.registry import Association, Connection, LoginMode
 from shared.ttlcache import TtlCache
+
+log = logging.get(__name__)
 
 
 class Outcome(StrEnum):
@@ -63,6 +66,7 @@ class UserStore:
         # The expiry bounds how long an edit made directly in the database takes to show.
         self._accounts: TtlCache[tuple[str, str], str] = TtlCache(cache_seconds, cache_entries)
         self._profiles: TtlCache[str, dict[str, Any]] = TtlCache(cache_seconds, cache_entries)
+        self._login_times: dict[tuple[str, str], float] = {}
 
     async def ensure_indexes(self) -> None:
         await self.identities.create_index(
@@ -81,11 +85,36 @@ class UserStore:
                 self._profiles.put(user_id, user)
         return user
 
-    async def touch(self, conn: Connection, openid: str, now: float) -> None:
-        """Record a returning user's login time."""
-        await self.identities.update_one(
-            {"connection_id": conn.id, "openid": openid}, {"$set": {"last_login_at": now}}
+    def touch(self, conn: Connection, openid: str, now: float) -> None:
+        """Note a returning user's login time; `flush` writes it (at most a second later
+        with `write_behind` running; a crash loses that second's times, nothing else)."""
+        key = (conn.id, openid)
+        self._login_times[key] = max(now, self._login_times.get(key, now))
+
+    async def flush(self) -> None:
+        """Write the noted login times: one bulk write, never moving a time backwards."""
+        if not self._login_times:
+            return
+        pending, self._login_times = self._login_times, {}
+        await self.identities.bulk_write(
+            [
+                UpdateOne({"connection_id": c, "openid": o}, {"$max": {"last_login_at": t}})
+                for (c, o), t in pending.items()
+            ],
+            ordered=False,
         )
+
+    async def write_behind(self, every: float = 1.0) -> None:
+        """Flush the login times every `every` seconds until cancelled, then once more."""
+        try:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.flush()
+                except PyMongoError as exc:
+                    log.warning("login_times_not_recorded", error=str(exc))
+        finally:
+            await self.flush()
 
     async def resolve(self, conn: Connection, who: WeChatIdentity, now: float) -> Resolution:
         """Find, bind or create the account for `who` logging in through `conn`."""
