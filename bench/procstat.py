@@ -9,16 +9,33 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds the process has used so far (0 if it is gone)."""
+def _stat(pid: int) -> list[str] | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return None
     # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / _TICKS
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process and its children (a service's ML_WORKERS
+    processes, living or ended) have used so far (0 if it is gone)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    own = sum(int(f) for f in fields[11:15])  # utime, stime, and the reaped children's
+    return own / _TICKS + sum(cpu_seconds(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def rss_bytes(pid: int) -> int:
