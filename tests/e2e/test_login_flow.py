@@ -51,3 +51,31 @@ async def test_user_logs_in_and_the_waiting_browser_lands_with_a_verified_id_tok
         info = await r.json()
     assert info["sub"] == claims["sub"]
     assert info["phone_number_verified"] is True
+
+
+async def test_userinfo_takes_the_access_token_and_nothing_else(stack: Stack) -> None:
+    user = (await stack.users())[0]
+    browser = stack.browser()
+    ticket, verifier = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        _, scanned = await stack.scan(ticket["ticket"], user["openid"])
+        await stack.post(
+            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scanned["session"]}
+        )
+        done = await wait_for_status(ws, "succeeded")
+    code, _ = code_from(done["redirect_url"])
+    _, tokens = await stack.exchange(code, verifier)
+    access = tokens["access_token"]
+    head, body, sig = access.split(".")
+    forged = f"{head}.{body}.{sig[:-4]}AAAA"  # same claims, signature not ours
+
+    for presented in (tokens["id_token"], forged, "not-a-token"):
+        async with stack.http.get(
+            stack.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {presented}"}
+        ) as r:
+            assert r.status == 401
+            assert (await r.json())["error"] == "invalid_token"
+    async with stack.http.get(
+        stack.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {access}"}
+    ) as r:
+        assert r.status == 200

@@ -10,7 +10,7 @@ from account import admin, oidc
 from account.codes import CodeStore
 from account.consumers import QUEUE, on_ticket_confirmed
 from account.context import ACCOUNT, Account
-from account.signing import SigningKey
+from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
@@ -43,6 +43,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             users=UserStore(db),
             codes=CodeStore(app[REDIS], keys),
             signing=SigningKey.load_or_generate(settings.jwt_private_key_file),
+            access_tokens=AccessTokenKey(settings.secret_key.get()),
             bus=app[BUS],
             box=SecretBox(settings.secret_key),
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from account.codes import CodeStore
-from account.signing import SigningKey
+from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.bus import Bus
 from shared.clock import Clock
@@ -26,6 +26,7 @@ class Account:
     users: UserStore
     codes: CodeStore
     signing: SigningKey
+    access_tokens: AccessTokenKey
     bus: Bus
     box: SecretBox
 

@@ -165,7 +165,7 @@ async def token(request: web.Request) -> web.Response:
         )
     return web.json_response(
         {
-            "access_token": acct.signing.sign(access_claims),
+            "access_token": acct.access_tokens.sign(access_claims),
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL,
             "id_token": acct.signing.sign(id_claims),
@@ -185,7 +185,7 @@ async def userinfo(request: web.Request) -> web.Response:
         raise InvalidToken()
     iss = acct.settings.issuer
     try:
-        claims = acct.signing.verify(header[7:], audience=f"{iss}/oauth/userinfo", issuer=iss)
+        claims = acct.access_tokens.verify(header[7:], audience=f"{iss}/oauth/userinfo", issuer=iss)
     except jwt.PyJWTError as exc:
         raise InvalidToken() from exc
     user = await acct.users.get_user(claims["sub"])
