@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.run import Phase, Run
+from bench.topology import QUEUE_TYPE
 
 TARGETS = {
     "confirm_p50": 8.0,
@@ -98,6 +99,9 @@ def render(run: Run, command: str, plot_name: str) -> str:
         f"Machine: {machine()}. The four services, the WeChat sandbox and SecantusDB each run",
         "as their own process over RabbitMQ and Redis; the load generator is one more process",
         "(open loop: Poisson arrivals, a login starts on schedule whatever the earlier ones do).",
+        f"One RabbitMQ node, so the work queues are `{QUEUE_TYPE}` (`ML_BUS_QUEUE_TYPE`, the",
+        "single-node setting; a quorum queue adds an fsync before every delivery, about 4 ms",
+        "here, see docs/operations.md).",
         "",
         "A login: the browser creates a ticket (PKCE), fetches the QR PNG and listens (WebSocket,",
         "or polling `GET /api/v1/tickets/{id}` every 800 ms); the phone gets a `wx.login` code",
