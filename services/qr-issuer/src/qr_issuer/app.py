@@ -8,6 +8,7 @@ from aiohttp import web
 from qr_issuer import pages, routes
 from qr_issuer.context import ISSUER, Issuer
 from qr_issuer.qr_render import QrRenderer
+from shared import ids
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.keys import Keys
@@ -36,6 +37,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         keys = Keys(settings.namespace)
         redis = app[REDIS]
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qr-render")
+        renderer = QrRenderer()
+        # Every ticket URL has this length: build its template now, not in a request.
+        renderer.matrix(routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH))
         app[ISSUER] = Issuer(
             settings=settings,
             clock=clock,
@@ -44,7 +48,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
-            renderer=QrRenderer(),
+            renderer=renderer,
             box=SecretBox(settings.secret_key),
             executor=executor,
         )
