@@ -7,6 +7,7 @@ from aiohttp import web
 
 from qr_issuer import pages, routes
 from qr_issuer.context import ISSUER, Issuer
+from qr_issuer.issue import TicketWriter
 from qr_issuer.qr_render import QrRenderer
 from shared import ids
 from shared.clock import Clock, SystemClock
@@ -40,12 +41,15 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         renderer = QrRenderer()
         # Every ticket URL has this length: build its template now, not in a request.
         renderer.matrix(routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH))
+        tickets = TicketStore(redis, keys, clock)
+        limiter = RateLimiter(redis, keys, clock)
         app[ISSUER] = Issuer(
             settings=settings,
             clock=clock,
-            tickets=TicketStore(redis, keys, clock),
+            tickets=tickets,
             registry=Registry(app[MONGO][settings.mongo_db]),
-            limiter=RateLimiter(redis, keys, clock),
+            limiter=limiter,
+            writer=TicketWriter(redis, keys, clock, limiter, tickets),
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
             renderer=renderer,

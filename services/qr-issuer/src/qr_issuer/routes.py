@@ -73,23 +73,11 @@ async def _render(issuer: Issuer, content: str, conn: Connection) -> bytes:
         return await renderer.render_png_async(content, None, executor=issuer.executor)
 
 
-async def _store_and_announce(issuer: Issuer, ticket: Ticket, conn: Connection, now: float) -> None:
-    await issuer.tickets.create(ticket, issuer.settings.ticket_retention)
-    event = TicketIssued(
-        connection_id=conn.id, client_id=ticket.client_id, expires_at=ticket.expires_at
-    )
-    await issuer.bus.publish(new_event(ticket.id, ticket.trace_id, event, at=now))
-
-
 def _pick(conns: list[Connection], wanted: str | None) -> Connection | None:
     return next((c for c in conns if wanted in (None, c.id)), None)
 
 
-@routes.post("/api/v1/tickets")
-async def create_ticket(request: web.Request) -> web.Response:
-    issuer = request.app[ISSUER]
-    ip = client_ip(request, issuer.settings.trusted_proxy_hops)
-    await issuer.limiter.hit("ticket-ip", ip, limit=issuer.settings.rate_tickets_per_ip, per=60)
+async def _what_to_issue(issuer: Issuer, request: web.Request) -> tuple[CreateTicket, Connection]:
     body = await read_json(request, CreateTicket)
     app = await issuer.registry.app(body.client_id)
     if body.redirect_uri not in app.redirect_uris:
@@ -100,6 +88,22 @@ async def create_ticket(request: web.Request) -> web.Response:
         conn = _pick(fresh, body.connection)
     if conn is None:
         raise ConnectionNotEnabled()
+    return body, conn
+
+
+@routes.post("/api/v1/tickets")
+async def create_ticket(request: web.Request) -> web.Response:
+    issuer = request.app[ISSUER]
+    settings = issuer.settings
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    limit = settings.rate_tickets_per_ip
+    try:
+        body, conn = await _what_to_issue(issuer, request)
+    except AppError:
+        # Refused requests count against the address's limit too, and past it the answer
+        # is 429, as when the limit was checked first.
+        await issuer.writer.count(ip, limit)
+        raise
 
     binding = binding_for(request)
     now = issuer.clock.now()
@@ -108,7 +112,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         status=TicketStatus.PENDING,
         version=1,
         connection_id=conn.id,
-        client_id=app.client_id,
+        client_id=body.client_id,
         redirect_uri=body.redirect_uri,
         state=body.state,
         code_challenge=body.code_challenge,
@@ -121,12 +125,16 @@ async def create_ticket(request: web.Request) -> web.Response:
         pc_user_agent=request.headers.get("User-Agent", "")[:512],
         mode=body.mode,
     )
+    # The limit is counted in the same round trip; past it nothing is stored or drawn.
+    await issuer.writer.create(ticket, ip, limit=limit, retention=settings.ticket_retention)
     content = qr_content(issuer, ticket.id, conn)
     # The `url` code is handed back inline: the page shows it without a second request.
-    # Drawn first, so a code that cannot be drawn leaves no ticket behind.
     image = await _render(issuer, content, conn) if content else None
-    await _store_and_announce(issuer, ticket, conn, now)
-    log.info("ticket_issued", ticket_id=ticket.id, connection_id=conn.id, client_id=app.client_id)
+    event = TicketIssued(
+        connection_id=conn.id, client_id=ticket.client_id, expires_at=ticket.expires_at
+    )
+    await issuer.bus.publish(new_event(ticket.id, ticket.trace_id, event, at=now))
+    log.info("ticket_issued", ticket_id=ticket.id, connection_id=conn.id, client_id=body.client_id)
     resp = web.json_response(
         {
             "ticket": ticket.id,
