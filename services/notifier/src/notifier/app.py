@@ -47,7 +47,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         app[NOTIFIER] = n
 
         async def on_event(event: Event) -> None:
-            subs = n.hub.get(event.ticket_id)
+            subs = n.hub.event(event.ticket_id)
             if subs:
                 await routes.publish_status(n, event.ticket_id, subs)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from notifier.socket import TicketSocket
 
 # How often the shared heartbeat pings every socket; a browser silent for a whole beat
@@ -9,10 +12,39 @@ from notifier.socket import TicketSocket
 HEARTBEAT = 45.0
 
 
+class Join:
+    """A browser between reading its ticket and being subscribed."""
+
+    __slots__ = ("changed",)
+
+    def __init__(self) -> None:
+        self.changed = False  # an event for the ticket came in meanwhile
+
+
 class Hub:
     def __init__(self) -> None:
         # Almost every ticket has exactly one browser: the socket itself, not a set of one.
         self._subs: dict[str, TicketSocket | set[TicketSocket]] = {}
+        self._joining: dict[str, list[Join]] = {}
+
+    @contextlib.contextmanager
+    def joining(self, ticket_id: str) -> Iterator[Join]:
+        join = Join()
+        self._joining.setdefault(ticket_id, []).append(join)
+        try:
+            yield join
+        finally:
+            joins = self._joining[ticket_id]
+            joins.remove(join)
+            if not joins:
+                del self._joining[ticket_id]
+
+    def event(self, ticket_id: str) -> list[TicketSocket]:
+        """An event for `ticket_id` came in: the sockets to tell (browsers still joining
+        note it and read the ticket again)."""
+        for join in self._joining.get(ticket_id, ()):
+            join.changed = True
+        return self.get(ticket_id)
 
     def add(self, sock: TicketSocket) -> None:
         held = self._subs.get(sock.ticket_id)

@@ -22,8 +22,11 @@ STUCK_GRACE = 15.0
 async def publish_status(n: Notifier, ticket_id: str, socks: list[TicketSocket]) -> None:
     """Read the ticket as it is now and push it to `socks`; close them when it is final."""
     ticket = await n.tickets.get(ticket_id)
-    if ticket is None:
-        return
+    if ticket is not None:
+        push_status(n, ticket, socks)
+
+
+def push_status(n: Notifier, ticket: Ticket, socks: list[TicketSocket]) -> None:
     msg = status_message(ticket, n.clock.now())
     final = TicketStatus(msg["status"]) in TERMINAL
     for sock in socks:
@@ -92,23 +95,27 @@ async def _fail_if_stuck(n: Notifier, ticket: Ticket) -> None:
 async def ticket_socket(request: web.Request) -> web.StreamResponse:
     n = request.app[NOTIFIER]
     ticket_id = request.match_info["ticket"]
-    ticket = await n.tickets.get(ticket_id)
-    if ticket is None:
-        raise TicketNotFound()
-    check_binding(request, ticket)
 
     def gone(sock: TicketSocket) -> None:
         if n.hub.remove(sock):
             n.expiries.forget(ticket_id)
 
-    # From here the socket lives outside aiohttp (see notifier.socket); the request, its
-    # headers and this handler are released once the first status is sent.
-    sock = TicketSocket.take_over(request, ticket_id, gone)
-    # Subscribe first, then read: a change between the two is pushed by the event,
-    # and the version check drops whichever copy arrives second.
-    n.hub.add(sock)
+    # An event for this ticket that arrives before the socket is subscribed would be
+    # missed; `joining` notes one, and then the ticket is read again after subscribing.
+    with n.hub.joining(ticket_id) as join:
+        ticket = await n.tickets.get(ticket_id)
+        if ticket is None:
+            raise TicketNotFound()
+        check_binding(request, ticket)
+        # From here the socket lives outside aiohttp (see notifier.socket); the request,
+        # its headers and this handler are released once the first status is sent.
+        sock = TicketSocket.take_over(request, ticket_id, gone)
+        n.hub.add(sock)
     n.expiries.watch(ticket_id, ticket.expires_at)
     log.debug("browser_subscribed", trace_id=ticket.trace_id, ticket_id=ticket_id)
-    await publish_status(n, ticket_id, [sock])
+    if join.changed:
+        await publish_status(n, ticket_id, [sock])  # the version check drops a duplicate
+    else:
+        push_status(n, ticket, [sock])
     # aiohttp no longer holds the connection: this response is never written.
     return web.Response(status=101)
