@@ -72,6 +72,7 @@ _MAX_URL_CHARS = 1024
 
 BoolArray = npt.NDArray[np.bool_]
 U8Array = npt.NDArray[np.uint8]
+U64Array = npt.NDArray[np.uint64]
 IntArray = npt.NDArray[np.intp]
 K = TypeVar("K")
 V = TypeVar("V")
@@ -470,6 +471,7 @@ class QrRenderer:
         self._logos: LruCache[tuple[str, int], _PreparedLogo] = LruCache(max_logo_cache)
         self._matrices: LruCache[int, MatrixTemplate | None] = LruCache(max_templates)
         self._pictures: LruCache[tuple[str, int, int, int], _Picture] = LruCache(max_templates)
+        self._prefixes: LruCache[tuple[int, bytes], U64Array] = LruCache(max_templates)
 
     # ---- cache
 
@@ -477,14 +479,12 @@ class QrRenderer:
         return self._logos.info()
 
     def template_cache_info(self) -> LogoCacheInfo:
-        """Matrix templates (one per URL byte length) and logo pictures together."""
-        m, p = self._matrices.info(), self._pictures.info()
-        return LogoCacheInfo(
-            m.hits + p.hits, m.misses + p.misses, m.maxsize + p.maxsize, m.currsize + p.currsize
-        )
+        """Matrix templates (one per URL byte length), URL prefixes and logo pictures."""
+        infos = [c.info() for c in (self._matrices, self._pictures, self._prefixes)]
+        return LogoCacheInfo(*(sum(column) for column in zip(*infos, strict=True)))
 
     def cache_clear(self) -> None:
-        for cache in (self._logos, self._matrices, self._pictures):
+        for cache in (self._logos, self._matrices, self._pictures, self._prefixes):
             cache.clear()
 
     def _logo(self, data: bytes, box: int) -> tuple[str, _PreparedLogo]:
@@ -526,7 +526,14 @@ class QrRenderer:
         tmpl = self._matrix_template(len(data))
         if tmpl is None:
             return qr_matrix(url)
-        lines = tmpl.lines(data)
+        # Everything up to the last "/" is the same for every ticket of a deployment.
+        start = data.rfind(b"/") + 1
+        key = (len(data), data[:start])
+        base = self._prefixes.get(key)
+        if base is None:
+            base = tmpl.lines(data[:start] + bytes(len(data) - start))
+            self._prefixes.put(key, base)
+        lines = tmpl.lines(data, start, base)
         best = int(np.argmin(penalties(lines, tmpl.n)))
         return unpack_rows(lines[best, : tmpl.n], tmpl.n)
 
