@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -11,7 +12,7 @@ from notifier.hub import Hub
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.settings import Settings
-from shared.tickets import TicketStore
+from shared.tickets import Ticket, TicketStore
 
 
 @dataclass
@@ -22,6 +23,14 @@ class Notifier:
     bus: Bus
     hub: Hub
     expiries: ExpiryScheduler
+    # Redis reads in flight at once. Every waiting read would otherwise open its own pooled
+    # connection, and a burst of handshakes grew the pool past a hundred descriptors (of a
+    # process that wants one per browser); a single Redis gains nothing from more.
+    reads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
+
+    async def ticket(self, ticket_id: str) -> Ticket | None:
+        async with self.reads:
+            return await self.tickets.get(ticket_id)
 
 
 NOTIFIER = web.AppKey("notifier", Notifier)

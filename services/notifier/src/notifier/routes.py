@@ -21,7 +21,7 @@ STUCK_GRACE = 15.0
 
 async def publish_status(n: Notifier, ticket_id: str, socks: list[TicketSocket]) -> None:
     """Read the ticket as it is now and push it to `socks`; close them when it is final."""
-    ticket = await n.tickets.get(ticket_id)
+    ticket = await n.ticket(ticket_id)
     if ticket is not None:
         push_status(n, ticket, socks)
 
@@ -40,7 +40,7 @@ async def expire_now(n: Notifier, ticket_id: str) -> None:
     subs = n.hub.get(ticket_id)
     if not subs:
         return  # every browser left; nobody to tell, and the ticket expires by itself
-    ticket = await n.tickets.get(ticket_id)
+    ticket = await n.ticket(ticket_id)
     if ticket is None:
         return
     if ticket.status == TicketStatus.CONFIRMED:
@@ -103,7 +103,7 @@ async def ticket_socket(request: web.Request) -> web.StreamResponse:
     # An event for this ticket that arrives before the socket is subscribed would be
     # missed; `joining` notes one, and then the ticket is read again after subscribing.
     with n.hub.joining(ticket_id) as join:
-        ticket = await n.tickets.get(ticket_id)
+        ticket = await n.ticket(ticket_id)
         if ticket is None:
             raise TicketNotFound()
         check_binding(request, ticket)
