@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import qrcode
 import zxingcpp
@@ -339,3 +340,99 @@ async def test_async_render_propagates_invalid_logo(renderer: QrRenderer) -> Non
 def test_non_bytes_logo_raises_value_error_invalid_logo(renderer: QrRenderer) -> None:
     with pytest.raises(ValueError, match=r"^invalid_logo$"):
         renderer.render_png(URL, "logo.png")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- templates (the fast path)
+
+TICKET_BASE = "http://127.0.0.1:8000/q/"
+BASE62 = string.digits + string.ascii_letters
+
+
+def ticket_urls(count: int, seed: int, base: str = TICKET_BASE) -> list[str]:
+    """What qr-issuer draws all day: one prefix, 22 random base62 characters."""
+    rng = np.random.default_rng(seed)
+    return [base + "".join(rng.choice(list(BASE62), size=22).tolist()) for _ in range(count)]
+
+
+def expected_pixels(url: str, scale: int, border: int) -> npt.NDArray[np.bool_]:
+    """True = light, from the reference matrix (qrcode's segmentation and masks)."""
+    light = np.pad(~qr_matrix(url), border, constant_values=True)
+    return np.repeat(np.repeat(light, scale, axis=0), scale, axis=1)
+
+
+def test_many_random_ticket_urls_decode_with_and_without_logo(
+    renderer: QrRenderer, logo: bytes
+) -> None:
+    for i, url in enumerate(ticket_urls(120, seed=11)):
+        assert decode(renderer.render_png(url, logo if i % 2 else None)) == [url]
+
+
+def test_template_symbol_is_the_reference_symbol_for_ticket_urls(renderer: QrRenderer) -> None:
+    """Same version, codewords and mask choice (by penalty) as qr_matrix."""
+    for base in (TICKET_BASE, "https://login.example.com/q/", "http://10.0.0.7:31337/q/"):
+        for url in ticket_urls(60, seed=len(base), base=base):
+            assert np.array_equal(renderer.matrix(url), qr_matrix(url)), url
+
+
+@pytest.mark.parametrize(("scale", "border"), [(8, 4), (3, 4), (5, 1), (1, 0)])
+def test_png_pixels_are_exactly_the_modules_at_any_scale(
+    renderer: QrRenderer, scale: int, border: int
+) -> None:
+    for url in ticket_urls(5, seed=scale):
+        png = Image.open(io.BytesIO(renderer.render_png(url, None, scale=scale, border=border)))
+        png.load()  # inflates the stream and checks its Adler-32 and CRCs
+        assert np.array_equal(np.asarray(png, dtype=bool), expected_pixels(url, scale, border))
+
+
+def test_logo_png_pixels_outside_the_pad_are_exactly_the_modules(
+    renderer: QrRenderer, logo: bytes
+) -> None:
+    scale, border = 8, 4
+    for url in ticket_urls(5, seed=5):
+        png = Image.open(io.BytesIO(renderer.render_png(url, logo, scale=scale, border=border)))
+        rgb = np.asarray(png.convert("RGB"))
+        want = expected_pixels(url, scale, border)
+        side = want.shape[0]
+        box = int(LOGO_BOX_FRACTION * (side - 2 * border * scale))
+        top = (side - box) // 2
+        outside = np.ones_like(want)
+        outside[top : top + box, top : top + box] = False
+        assert np.array_equal(rgb[outside].all(axis=-1), want[outside])
+        assert np.array_equal((rgb[outside] == 0).all(axis=-1), ~want[outside])
+
+
+def test_urls_too_long_for_a_template_still_render_and_decode(renderer: QrRenderer) -> None:
+    url = make_url(300, seed=4)  # past version 11: drawn by qr_matrix
+    assert decode(renderer.render_png(url, None)) == [url]
+    assert np.array_equal(renderer.matrix(url), qr_matrix(url))
+
+
+def test_non_ascii_url_renders_and_decodes(renderer: QrRenderer) -> None:
+    url = "https://例え.example/q/" + "x" * 22
+    assert decode(renderer.render_png(url, None)) == [url]
+
+
+def test_template_cache_is_bounded(logo: bytes) -> None:
+    renderer = QrRenderer(max_templates=3)
+    for length in range(40, 52):  # twelve URL lengths, each its own template
+        renderer.render_png(make_url(length, seed=length), None)
+    for size in (60, 70, 80, 90):  # four logos
+        renderer.render_png(URL, colourful_logo(size, size))
+    info = renderer.template_cache_info()
+    assert info.maxsize == 9  # three matrices, three pictures, three prefixes
+    assert info.currsize <= info.maxsize
+    # Still correct after evictions.
+    url = make_url(41, seed=41)
+    assert decode(renderer.render_png(url, logo)) == [url]
+
+
+def test_a_warm_renderer_says_so_and_draws_identical_bytes(
+    renderer: QrRenderer, logo: bytes
+) -> None:
+    first, second = ticket_urls(2, seed=9)
+    assert not renderer.is_warm(first, logo)
+    cold = renderer.render_png(first, logo)
+    assert renderer.is_warm(second, logo)
+    assert not renderer.is_warm(second, None)  # the plain picture is not built yet
+    assert renderer.render_png(first, logo) == cold
+    assert QrRenderer().render_png(first, logo) == cold

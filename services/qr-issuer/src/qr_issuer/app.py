@@ -39,8 +39,11 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         redis = app[REDIS]
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qr-render")
         renderer = QrRenderer()
-        # Every ticket URL has this length: build its template now, not in a request.
-        renderer.matrix(routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH))
+        # Every ticket URL has this length: build its templates now (~0.1 s), not in a
+        # request. A connection's logo gets its own on the first ticket that shows it.
+        renderer.render_png(
+            routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH), None
+        )
         tickets = TicketStore(redis, keys, clock)
         limiter = RateLimiter(redis, keys, clock)
         app[ISSUER] = Issuer(

@@ -318,93 +318,158 @@ def _run_lengths(equal: BoolArray) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class DeflateTemplate:
-    """A zlib stream for a picture whose variable pixels are QR modules (0 dark, 1 light)."""
+    """A zlib stream for a picture whose variable pixels are QR modules (0 dark, 1 light).
 
-    stream: U8Array  # with every colour bit 0
-    byte_at: IntArray  # byte of each colour bit (never two in one byte)
-    shift: npt.NDArray[np.uint8]  # its bit within that byte
-    module: IntArray  # which module (flat, n x n) decides it
-    adler_a: int  # Adler-32 sums of the constant pixels
+    Each entry of (byte_at, mask, module) says: stream byte `byte_at` gets `mask` OR-ed in
+    when `module` is light; `raw` is what that adds to the uncompressed byte (for the
+    Adler-32, through per-module weights)."""
+
+    stream: U8Array  # with every light bit 0
+    byte_at: IntArray
+    mask: U8Array
+    module: IntArray  # flat index into the n x n symbol
+    adler_a: int  # Adler-32 sums of the picture with every module dark
     adler_b: int
     weight_a: I64Array  # (n * n,) what a light module adds to each sum
     weight_b: I64Array
 
     def zlib_stream(self, light: BoolArray) -> bytes:
         flat = light.reshape(-1)
-        out = self.stream.copy()
-        out[self.byte_at] |= flat[self.module].astype(np.uint8) << self.shift
+        on = flat[self.module] * self.mask  # entries never share a bit, so sum == OR
+        add = np.bincount(self.byte_at, weights=on, minlength=self.stream.size)
+        out = self.stream | add.astype(np.uint8)
         lit = flat.astype(np.int64)
         a = (self.adler_a + int(lit @ self.weight_a)) % _ADLER_MOD
         b = (self.adler_b + int(lit @ self.weight_b)) % _ADLER_MOD
         return b"\x78\x01" + out.tobytes() + struct.pack(">I", (b << 16) | a)
 
 
-def build_deflate_template(symbols: I64Array, stride: int, nmodules: int) -> DeflateTemplate:
-    """Greedy LZ77 over symbolic pixels: a copy is taken only where it holds for every
-    colouring (same constant, or same module), from 1 or `stride` (the row above) back."""
-    s = symbols.reshape(-1)
-    size = s.size
+_STORED_BREAK = 8  # a copy at least this long is worth closing a stored block for
+_MAX_STORED = 65535
+
+
+def _scanline_bytes(pixels: I64Array, depth: int) -> tuple[I64Array, I64Array, I64Array]:
+    """The picture as PNG scanline bytes (filter byte 0 first on each line).
+
+    Returns per byte: a symbol (equal symbols hold equal bytes under every colouring), the
+    byte's value with every module dark, and (bytes, pixels per byte) the module of each
+    of its pixels, or -1 for a constant pixel; pixel k is bit value 1 << (ppb - 1 - k)."""
+    h, w = pixels.shape
+    ppb = 8 // depth
+    wb = -(-w // ppb)
+    padded = np.zeros((h, wb * ppb), dtype=np.int64)  # a last partial byte is padded with 0
+    padded[:, :w] = pixels
+    px = padded.reshape(h, wb, ppb)
+    qr = px >= QR_SYMBOL
+    bits = (1 << np.arange(ppb - 1, -1, -1)).astype(np.int64)
+    value = (np.where(qr, 0, px) * bits).sum(axis=2)
+    sym = value.copy()
+    mixed = qr.any(axis=2)
+    if ppb == 1:
+        sym[mixed] = px[mixed][:, 0]
+    else:
+        _, ids = np.unique(px[mixed], axis=0, return_inverse=True)
+        sym[mixed] = QR_SYMBOL + ids.reshape(-1)
+    out_sym = np.zeros((h, wb + 1), dtype=np.int64)  # column 0: filter type 0
+    out_sym[:, 1:] = sym
+    out_val = np.zeros((h, wb + 1), dtype=np.int64)
+    out_val[:, 1:] = value
+    modules = np.full((h, wb + 1, ppb), -1, dtype=np.int64)
+    modules[:, 1:] = np.where(qr, px - QR_SYMBOL, -1)
+    return out_sym.reshape(-1), out_val.reshape(-1), modules.reshape(h * (wb + 1), ppb)
+
+
+def build_deflate_template(pixels: I64Array, depth: int, nmodules: int) -> DeflateTemplate:
+    """Greedy LZ77 over symbolic pixels (a constant palette index / grey level, or
+    QR_SYMBOL + module): a copy is taken only where it holds for every colouring, from 1
+    or one scanline back. What is left: constant bytes are fixed-Huffman literals; a
+    module's byte is the literal 0 or 1 (8-bit palette: the codes differ in their last
+    bit), or in 1-bit pictures raw bytes in a stored block."""
+    sym, value, modules = _scanline_bytes(pixels, depth)
+    ppb = modules.shape[1]
+    size = sym.size
+    stride = size // pixels.shape[0]
     eq1 = np.zeros(size, dtype=np.bool_)
-    eq1[1:] = s[1:] == s[:-1]
+    eq1[1:] = sym[1:] == sym[:-1]
     run1 = _run_lengths(eq1)
+    runs = np.zeros(size, dtype=np.intp)
     if stride <= _MAX_DIST:
         eqs = np.zeros(size, dtype=np.bool_)
-        eqs[stride:] = s[stride:] == s[:-stride]
+        eqs[stride:] = sym[stride:] == sym[:-stride]
         runs = _run_lengths(eqs)
-    else:
-        runs = np.zeros(size, dtype=np.intp)
+    variable: list[bool] = np.asarray((modules >= 0).any(axis=1)).tolist()
 
     w = _BitWriter()
-    w.bits.extend((1, 1, 0))  # BFINAL, BTYPE = 01 (fixed Huffman), LSB first
-    colour_pos: list[int] = []
-    colour_mod: list[int] = []
-    r1, rs, sl = run1.tolist(), runs.tolist(), s.tolist()
+    w.bits.extend((0, 1, 0))  # BFINAL 0, BTYPE 01: fixed Huffman
+    entries: list[tuple[int, int]] = []  # (stream bit, module) of each light bit
+    r1, rs, vl = run1.tolist(), runs.tolist(), value.tolist()
+
+    def best_copy(j: int) -> tuple[int, int]:
+        l1, ls = min(r1[j], _MAX_MATCH), min(rs[j], _MAX_MATCH)
+        return (ls, stride) if ls >= l1 else (l1, 1)
+
     i = 0
     while i < size:
-        l1, ls = min(r1[i], _MAX_MATCH), min(rs[i], _MAX_MATCH)
-        if max(l1, ls) >= 3:
-            length, dist = (ls, stride) if ls >= l1 else (l1, 1)
+        length, dist = best_copy(i)
+        if length >= 3:
             w.match(length, dist)
             i += length
-            continue
-        v = sl[i]
-        if v >= QR_SYMBOL:
-            colour_pos.append(len(w.bits) + 7)  # literal 0x30 | light: the last bit of 8
-            colour_mod.append(v - QR_SYMBOL)
+        elif not variable[i]:
+            w.literal_or_length(vl[i])
+            i += 1
+        elif ppb == 1:
+            entries.append((len(w.bits) + 7, int(modules[i, 0])))  # 0x30 | light: 8th bit
             w.huffman(0x30, 8)
+            i += 1
         else:
-            w.literal_or_length(v)
-        i += 1
-    w.literal_or_length(256)  # end of block
-    bits = np.array(w.bits, dtype=np.uint8)
-    stream = np.packbits(bits, bitorder="little")
+            end = i + 1
+            while end < size and end - i < _MAX_STORED and best_copy(end)[0] < _STORED_BREAK:
+                end += 1
+            w.literal_or_length(256)  # end of the Huffman block
+            w.bits.extend((0, 0, 0))  # BFINAL 0, BTYPE 00: stored
+            w.bits.extend([0] * (-len(w.bits) % 8))
+            w.extra_bits(end - i, 16)
+            w.extra_bits(0xFFFF ^ (end - i), 16)
+            for j in range(i, end):
+                base = len(w.bits)
+                for k, m in enumerate(modules[j].tolist()):
+                    if m >= 0:
+                        entries.append((base + ppb - 1 - k, m))
+                w.extra_bits(vl[j], 8)
+            w.bits.extend((0, 1, 0))  # back to fixed Huffman
+            i = end
+    w.literal_or_length(256)
+    w.bits.extend((1, 1, 0))  # an empty final block
+    w.literal_or_length(256)
+    stream = np.packbits(np.array(w.bits, dtype=np.uint8), bitorder="little")
 
-    pos = np.array(colour_pos, dtype=np.intp)
-    byte_at = pos >> 3
-    if np.unique(byte_at).size != byte_at.size:  # literals are 8 bits, so never happens
-        raise AssertionError("two colour bits in one byte")
-
+    pos = np.array([e[0] for e in entries], dtype=np.intp)
+    module = np.array([e[1] for e in entries], dtype=np.intp)
     # Adler-32: A = 1 + sum(d_i), B = N + sum((N - i) d_i), both mod 65521.
-    idx = np.arange(size, dtype=np.int64)
-    weight = (size - idx) % _ADLER_MOD
-    const = s < QR_SYMBOL
-    consts = s[const]
-    adler_a = (1 + int(consts.sum())) % _ADLER_MOD
-    adler_b = (size + int((weight[const] * consts % _ADLER_MOD).sum())) % _ADLER_MOD
-    mods = s[~const] - QR_SYMBOL
-    weight_a = np.bincount(mods, minlength=nmodules).astype(np.int64) % _ADLER_MOD
-    wb = np.zeros(nmodules, dtype=np.int64)
-    np.add.at(wb, mods, weight[~const])
-    weight_b = wb % _ADLER_MOD
-    for arr in (stream, byte_at, weight_a, weight_b):
+    weight = (size - np.arange(size, dtype=np.int64)) % _ADLER_MOD
+    adler_a = (1 + int(value.sum())) % _ADLER_MOD
+    adler_b = (size + int((weight * value % _ADLER_MOD).sum())) % _ADLER_MOD
+    byte_of, k_of = np.nonzero(modules >= 0)
+    mod_of = modules[byte_of, k_of]
+    bit_of = (1 << (ppb - 1 - k_of)).astype(np.int64)
+    weight_a = np.bincount(mod_of, weights=bit_of, minlength=nmodules).astype(np.int64)
+    wb = np.bincount(
+        mod_of, weights=bit_of * weight[byte_of] % _ADLER_MOD, minlength=nmodules
+    ).astype(np.int64)
+    # Several entries of one module in one stream byte become one (8 pixels of a module).
+    key = (pos >> 3) * nmodules + module
+    uniq, inverse = np.unique(key, return_inverse=True)
+    masks = np.zeros(uniq.size, dtype=np.int64)
+    np.bitwise_or.at(masks, inverse, (1 << (pos & 7)).astype(np.int64))
+    for arr in (stream, weight_a, wb):
         arr.setflags(write=False)
     return DeflateTemplate(
         stream,
-        byte_at,
-        (pos & 7).astype(np.uint8),
-        np.array(colour_mod, dtype=np.intp),
+        (uniq // nmodules).astype(np.intp),
+        masks.astype(np.uint8),
+        (uniq % nmodules).astype(np.intp),
         adler_a,
         adler_b,
-        weight_a,
-        weight_b,
+        weight_a % _ADLER_MOD,
+        wb % _ADLER_MOD,
     )

@@ -345,13 +345,10 @@ def _logo_box(symbol_px: int) -> int:
 
 
 # --------------------------------------------------------------------------- PNG
-# A minimal PNG writer. Without a logo: 1-bit greyscale, each module row written once
-# and its repeats as "Up" rows (all zero bytes), zlib level 1. With a logo: 8-bit palette
-# from a DeflateTemplate (see qr_fast): no compression work per code at all.
+# A minimal PNG writer around qr_fast's DeflateTemplate: 1-bit greyscale without a logo,
+# 8-bit palette with one. Per code there is no compression work at all, only setting bits.
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_LEVEL = 1
-_FILTER_UP = 2
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -373,20 +370,9 @@ def _png_head(side: int, depth: int, colour: int, plte: bytes) -> bytes:
 _PNG_END = _png_chunk(b"IEND", b"")
 
 
-def _png_1bit(light: BoolArray, scale: int) -> bytes:
-    """Greyscale 1-bit PNG of the (bordered) module grid; True modules are white."""
-    g = light.shape[0]
-    packed = np.packbits(np.repeat(light, scale, axis=1), axis=1)  # one scanline per row
-    raw = np.zeros((g, scale, packed.shape[1] + 1), dtype=np.uint8)
-    raw[:, 0, 1:] = packed
-    raw[:, 1:, 0] = _FILTER_UP  # the repeats: zero differences from the row above
-    idat = zlib.compress(raw.tobytes(), _PNG_LEVEL)
-    return _png_head(g * scale, 1, 0, b"") + _png_chunk(b"IDAT", idat) + _PNG_END
-
-
 @dataclass(frozen=True, slots=True)
 class _Picture:
-    """Everything about a logo code's PNG except which modules are dark."""
+    """Everything about a code's PNG except which modules are dark."""
 
     head: bytes
     deflate: DeflateTemplate
@@ -395,19 +381,27 @@ class _Picture:
         return self.head + _png_chunk(b"IDAT", self.deflate.zlib_stream(light)) + _PNG_END
 
 
-def _logo_picture(n: int, scale: int, border: int, logo: _PreparedLogo) -> _Picture:
-    """Symbolic pixels (constant palette index, or QR_SYMBOL + module) -> template."""
-    side = (n + 2 * border) * scale
-    grid = np.full((n + 2 * border,) * 2, 1, dtype=np.int64)  # the quiet zone is light
+def _symbolic_pixels(n: int, scale: int, border: int) -> IntArray:
+    """Each pixel: QR_SYMBOL + its module, or 1 (light) in the quiet zone."""
+    grid = np.full((n + 2 * border,) * 2, 1, dtype=np.int64)
     grid[border : border + n, border : border + n] = QR_SYMBOL + np.arange(n * n).reshape(n, n)
-    px = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
-    top = (side - logo.box) // 2
+    return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+
+
+def _plain_picture(n: int, scale: int, border: int) -> _Picture:
+    """1-bit greyscale: 0 is black, 1 white, as a light module's bit."""
+    px = _symbolic_pixels(n, scale, border)
+    return _Picture(_png_head(px.shape[0], 1, 0, b""), build_deflate_template(px, 1, n * n))
+
+
+def _logo_picture(n: int, scale: int, border: int, logo: _PreparedLogo) -> _Picture:
+    """8-bit palette: index 0 dark, 1 light, the logo's colours from 2."""
+    px = _symbolic_pixels(n, scale, border)
+    top = (px.shape[0] - logo.box) // 2
     region = px[top : top + logo.box, top : top + logo.box]
     np.copyto(region, logo.indices.astype(np.int64), where=logo.opaque)
-    scanlines = np.zeros((side, side + 1), dtype=np.int64)  # filter byte 0 (None)
-    scanlines[:, 1:] = px
-    head = _png_head(side, 8, 3, bytes([0, 0, 0, 255, 255, 255, *logo.palette]))
-    return _Picture(head, build_deflate_template(scanlines, side + 1, n * n))
+    head = _png_head(px.shape[0], 8, 3, bytes([0, 0, 0, 255, 255, 255, *logo.palette]))
+    return _Picture(head, build_deflate_template(px, 8, n * n))
 
 
 # --------------------------------------------------------------------------- renderer
@@ -510,9 +504,7 @@ class QrRenderer:
         tmpl = self._matrices.get(length)
         if tmpl is None:
             return False
-        if logo_png is None:
-            return True
-        digest = hashlib.sha256(logo_png).hexdigest()
+        digest = "" if logo_png is None else hashlib.sha256(logo_png).hexdigest()
         return (digest, tmpl.n, scale, border) in self._pictures
 
     # ---- matrix
@@ -558,7 +550,12 @@ class QrRenderer:
         dark = self.matrix(url)
         n = dark.shape[0]
         if logo_png is None:
-            return _png_1bit(np.pad(~dark, border, constant_values=True), scale)
+            key = ("", n, scale, border)
+            picture = self._pictures.get(key)
+            if picture is None:
+                picture = _plain_picture(n, scale, border)
+                self._pictures.put(key, picture)
+            return picture.png(~dark)
         digest, logo = self._logo(logo_png, _logo_box(n * scale))
         key = (digest, n, scale, border)
         picture = self._pictures.get(key)
