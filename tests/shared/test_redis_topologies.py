@@ -88,3 +88,17 @@ async def test_ticket_state_machine_works_through_a_sentinel_url(sentinel_url: s
     finally:
         await redis.delete(keys.ticket(ticket.id))
         await redis.aclose()
+
+
+def test_commands_packed_in_c_match_redis_py_byte_for_byte() -> None:
+    from redis.asyncio.connection import Connection
+
+    from shared.redis import HiredisPackingConnection
+
+    ours, theirs = HiredisPackingConnection(), Connection()
+    for args in (
+        ("SET", "ml:k", "é-value", "EX", 60),
+        ("EVALSHA", "ab" * 20, 1, "ml:ticket:x", 1764000000.25, "", b"raw\x00bytes"),
+        ("SCRIPT LOAD", "return 1"),
+    ):
+        assert b"".join(ours.pack_command(*args)) == b"".join(theirs.pack_command(*args))
