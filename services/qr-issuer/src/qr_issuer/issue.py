@@ -8,6 +8,7 @@ A Cluster keeps the two calls, as the two keys live on different slots.
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 
 import redis.asyncio as aioredis
@@ -19,13 +20,19 @@ from shared.keys import Keys
 from shared.ratelimit import RateLimiter
 from shared.tickets import Ticket, TicketStore
 
-# KEYS[1] rate counter, KEYS[2] ticket hash
-# ARGV[1] counter expiry (s), ARGV[2] limit, ARGV[3] ticket TTL (ms), ARGV[4..] field, value
+# KEYS[1] rate counter, KEYS[2] ticket hash; ARGV[1] counter expiry (s), ARGV[2] limit,
+# ARGV[3] ticket TTL (ms), ARGV[4] the ticket's fields as one JSON object of strings (one
+# argument instead of 32: redis-py spends ~20 µs encoding them one by one).
 _LIMIT_THEN_CREATE = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 if count > tonumber(ARGV[2]) then return count end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+local flat = {}
+for field, value in pairs(cjson.decode(ARGV[4])) do
+  flat[#flat + 1] = field
+  flat[#flat + 1] = value
+end
+redis.call('HSET', KEYS[2], unpack(flat))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return count
 """
@@ -70,9 +77,7 @@ class TicketWriter:
         now = self._clock.now()
         key = self._keys.rate(BUCKET, ip, int(now // WINDOW))
         ttl_ms = max(int((ticket.expires_at - now + retention) * 1000), 1)
-        args: list[str | int] = [WINDOW + 1, limit, ttl_ms]
-        for name, value in redis_fields(ticket).items():
-            args += [name, value]
+        args: list[int | str] = [WINDOW + 1, limit, ttl_ms, json.dumps(redis_fields(ticket))]
         count = await self._script(keys=[key, self._keys.ticket(ticket.id)], args=args)
         if int(count) > limit:
             retry = int(WINDOW - now % WINDOW) + 1
