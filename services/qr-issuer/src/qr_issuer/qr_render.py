@@ -3,27 +3,27 @@
 Error correction is H (about 30 % of codewords recoverable); the logo sits on a white
 rounded pad no wider than 22 % of the symbol, so the code still decodes.
 
-Where the time goes. qrcode's ``make()`` builds the matrix eight times in pure Python to
-score the eight mask patterns (~8 ms of the ~10 ms that a default ``make_image()`` +
-``save()`` costs). Here qrcode only segments the data and computes the Reed-Solomon
-codewords (``util.create_data``); the module layout per version (function patterns, the
-zig-zag data order, the eight masks) is built once with numpy and cached, all eight masked
-candidates are scored at once with vectorised ISO 18004 penalty rules, and the winner is
-painted at 1 px per module, scaled with ``np.repeat`` and written by a minimal PNG writer
-as 1-bit greyscale (or 8-bit palette when there is a logo) at zlib level 1.
+Where the time goes. ``qr_matrix`` is the reference: qrcode segments the data and computes
+the Reed-Solomon codewords, the layout per version is built once with numpy, and all eight
+masked candidates are scored with vectorised ISO 18004 penalty rules. ``QrRenderer``
+draws from templates instead (``qr_fast``): every ticket URL of a deployment has the same
+byte length, so its symbol is a cached constant XOR the module sets its bits flip, and its
+PNG is a cached zlib stream with one bit per light module to set. The same eight masks are
+scored the same way, so the symbol equals ``qr_matrix``'s for byte-mode URLs.
 The decoded, resized, padded and quantised logo is cached per (sha256, box size).
 
-Measured with ``python -m timeit``-style loops (best of 5 x 300; Python 3.11, numpy 2.4,
-Pillow 13, qrcode 8.2) for a 60-char URL (version 7, 45x45 modules), scale 8, border 4,
-warm logo cache, on a 2-vCPU VM (``nproc`` = 2, /proc/cpuinfo model name "AMD EPYC"):
+Measured with ``timeit`` loops (best of 7 x 500; Python 3.11, numpy 2.4, Pillow, qrcode
+8.2) for a 46-char ticket URL (version 6, 41x41 modules), scale 8, border 4, warm caches,
+on a 2-vCPU VM:
 
-    qrcode default PIL image factory + save      9.8 ms per render
-    qr_matrix alone (segments, RS, 8 masks)      1.15 ms
-    render_png, no logo (1-bit PNG)              1.45 ms
-    render_png, 128x128 RGBA logo (8-bit P)      2.0 ms
-    render_svg, no logo                          1.35 ms
-    render_svg, with logo                        1.4 ms
-    first render with a new logo                +2.6 ms once (decode, resize, quantise)
+    qr_matrix (reference: qrcode RS + 8 masks)   794 us
+    renderer.matrix (template, 8 masks scored)    53 us
+    render_png, no logo (1-bit PNG, 2.2 kB)       68 us   (was 943 us)
+    render_png, demo logo (8-bit P, 7.6 kB)       74 us   (was 1322 us)
+    render_png, 128x128 RGBA logo                 76 us   (was 1357 us)
+    render_svg, no logo                          209 us   (was 963 us)
+    first code of a new URL length               ~7 ms once (matrix template)
+    first PNG of a new size / logo              ~45 ms once (deflate template)
 """
 
 from __future__ import annotations
@@ -457,7 +457,7 @@ class QrRenderer:
 
     Codes whose URL has a byte length seen before (every ticket URL of a deployment) are
     drawn from cached templates in well under 0.1 ms; the first one of a length, or with
-    a new logo, builds its template (~15 ms, ~30 ms with a logo)."""
+    a new logo or size, builds its templates (~7 ms for the symbol, ~45 ms for the PNG)."""
 
     def __init__(self, max_logo_cache: int = 128, max_templates: int = _MAX_TEMPLATES) -> None:
         if max_logo_cache < 0 or max_templates < 0:
