@@ -11,11 +11,13 @@ and the toggle sets as row and column bit words (one uint64 per line, n <= 61), 
 symbol costs one fancy index and one XOR reduction, and the ISO 18004 penalties of all
 eight masks are counted with shifts and popcounts on those words.
 
-The PNG side works the same way: a ``DeflateTemplate`` is a zlib stream (one fixed-Huffman
-block) worked out once per picture layout (size, scale, border, logo) in which every QR
-pixel that is not a copy of an earlier one is a literal 0 (dark) or 1 (light). Those two
-literal codes differ in one bit, so a picture is the template's bytes with one bit set per
-light module, and the Adler-32 of the pixels is a dot product.
+The PNG side works the same way: a ``DeflateTemplate`` is a zlib stream worked out once
+per picture layout (size, scale, border, logo) from symbolic pixels, copying wherever the
+copy holds for every colouring (a module's 8 pixels, a row repeated `scale` times). What
+is left of a module is, in an 8-bit palette picture, a fixed-Huffman literal 0 (dark) or
+1 (light), two codes that differ in one bit; in a 1-bit picture, raw bytes in a stored
+block. Either way a picture is the template's bytes with bits set for the light modules,
+and the Adler-32 of the pixels is a dot product: no compression work per code.
 
 Only byte mode is used (decoders accept any valid segmentation), so the version may be one
 above what an optimising segmenter would pick for URLs with long upper-case or digit runs.
