@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -78,14 +77,4 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         client_max_size=64 * 1024,
     )
     install(app, settings, clock or SystemClock())
-    app.on_startup.append(_freeze_startup_objects)  # runs after the cleanup contexts
     return app
-
-
-async def _freeze_startup_objects(_: web.Application) -> None:
-    """What startup built lives as long as the process: keep it out of the collector's
-    full passes, which otherwise walk ~100k objects (20-30 ms here) and stall whatever
-    requests are waiting, the tail of the latency. Only in the service's own process (the
-    embedded app shares one with other things)."""
-    gc.collect()
-    gc.freeze()
