@@ -35,6 +35,9 @@ SERVICES = ("qr-issuer", "scan-gateway", "account", "notifier")
 ACCOUNT_QUEUE = "account.tickets-confirmed"  # account.consumers.QUEUE
 UNLIMITED = "10000000"
 QUEUE_TYPE = "classic"
+# The ticket page is the one CPU-bound endpoint (the QR image): two worker processes
+# sharing its port let it use both cores when it is the busy one.
+SERVICE_ENV = {"qr-issuer": {"ML_WORKERS": "2"}}
 # Which service answers a path, as a reverse proxy in front of them would route it.
 ROUTES = {
     "/api/": "qr-issuer",
@@ -188,7 +191,7 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         finally:
             await mongo.close()
         for name in SERVICES:
-            service_env = {**env, "ML_PORT": str(ports[name])}
+            service_env = {**env, **SERVICE_ENV.get(name, {}), "ML_PORT": str(ports[name])}
             procs[name] = _spawn(
                 [py, "-m", name.replace("-", "_")], service_env, logs / f"{name}.log"
             )

@@ -11,8 +11,9 @@ import redis.asyncio as aioredis
 
 from shared import ids
 from shared.clock import FakeClock
-from shared.errors import AppError
+from shared.errors import AppError, RateLimited
 from shared.keys import Keys
+from shared.ratelimit import RateLimiter
 from shared.tickets import (
     IllegalTransition,
     NotScanner,
@@ -384,3 +385,56 @@ async def test_pipelined_transition_survives_a_server_that_lost_its_scripts(
     )
     assert moved.status == S.CANCELLED
     assert moved.version == ticket.version + 1  # moved once, not twice
+
+
+async def test_created_ticket_reads_back_equal_and_lives_its_ttl_plus_retention(
+    store: TicketStore, redis: aioredis.Redis, keys: Keys, clock: FakeClock
+) -> None:
+    ticket = await created(store, clock)
+    assert await store.get(ticket.id) == ticket
+    assert (
+        (TTL + RETENTION - 1) * 1000
+        < await redis.pttl(keys.ticket(ticket.id))
+        <= (TTL + RETENTION) * 1000
+    )
+
+
+async def test_creating_with_a_rate_limit_stores_nothing_past_it(
+    store: TicketStore, redis: aioredis.Redis, keys: Keys, clock: FakeClock
+) -> None:
+    limiter = RateLimiter(redis, keys, clock)
+    first = [new_ticket(clock) for _ in range(3)]
+    for t in first:
+        await store.create(t, RETENTION, count=limiter.window("t", "198.51.100.1", limit=3, per=60))
+    refused = new_ticket(clock)
+    with pytest.raises(RateLimited) as info:
+        await store.create(
+            refused, RETENTION, count=limiter.window("t", "198.51.100.1", limit=3, per=60)
+        )
+    assert 1 <= info.value.details["retry_after"] <= 61
+    assert await store.get(refused.id) is None
+    assert [await store.get(t.id) for t in first] == first
+    # Another address has its own count, and plain hits share the same one.
+    await store.create(
+        new_ticket(clock), RETENTION, count=limiter.window("t", "198.51.100.2", limit=3, per=60)
+    )
+    with pytest.raises(RateLimited):
+        await limiter.hit("t", "198.51.100.1", limit=3, per=60)
+
+
+async def test_the_limit_on_creating_resets_in_the_next_window(
+    store: TicketStore, redis: aioredis.Redis, keys: Keys, clock: FakeClock
+) -> None:
+    limiter = RateLimiter(redis, keys, clock)
+    clock.advance(-(clock.now() % 60))
+    await store.create(
+        new_ticket(clock), RETENTION, count=limiter.window("t", "a", limit=1, per=60)
+    )
+    with pytest.raises(RateLimited):
+        await store.create(
+            new_ticket(clock), RETENTION, count=limiter.window("t", "a", limit=1, per=60)
+        )
+    clock.advance(60)
+    later = new_ticket(clock)
+    await store.create(later, RETENTION, count=limiter.window("t", "a", limit=1, per=60))
+    assert await store.get(later.id) == later

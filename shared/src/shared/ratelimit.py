@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis.asyncio as aioredis
 
 from shared.clock import Clock
@@ -10,11 +12,30 @@ from shared.keys import Keys
 
 # Count a use and start the window's expiry with the first one: one command on the wire
 # (a two-command pipeline costs redis-py about as much CPU as three plain commands).
-_HIT = """
+COUNT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+
+
+@dataclass(frozen=True)
+class Window:
+    """One subject's counter in the current window of a limit, for a script that counts it
+    together with other work (TicketStore.create): INCR it, EXPIRE it on the first use."""
+
+    key: str
+    expiry: int  # seconds, a little past the window's end
+    limit: int
+    retry_after: int  # seconds until the next window
+
+    def check(self, count: int) -> None:
+        """Raise RateLimited when `count` uses in this window are past the limit."""
+        if count > self.limit:
+            raise RateLimited(
+                f"Too many attempts; retry in {self.retry_after} s.",
+                details={"retry_after": self.retry_after},
+            )
 
 
 class RateLimiter:
@@ -22,15 +43,14 @@ class RateLimiter:
         self._redis = redis
         self._keys = keys
         self._clock = clock
-        self._hit = redis.register_script(_HIT)
+        self._count = redis.register_script(COUNT)
+
+    def window(self, bucket: str, subject: str, *, limit: int, per: int) -> Window:
+        now = self._clock.now()
+        key = self._keys.rate(bucket, subject, int(now // per))
+        return Window(key, per + 1, limit, int(per - now % per) + 1)
 
     async def hit(self, bucket: str, subject: str, *, limit: int, per: int) -> None:
         """Count one use of `bucket` by `subject`; raise RateLimited past `limit` per `per` s."""
-        window = int(self._clock.now() // per)
-        key = self._keys.rate(bucket, subject, window)
-        count = await self._hit(keys=[key], args=[per + 1])
-        if int(count) > limit:
-            retry = int(per - self._clock.now() % per) + 1
-            raise RateLimited(
-                f"Too many attempts; retry in {retry} s.", details={"retry_after": retry}
-            )
+        window = self.window(bucket, subject, limit=limit, per=per)
+        window.check(int(await self._count(keys=[window.key], args=[window.expiry])))

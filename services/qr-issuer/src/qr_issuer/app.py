@@ -7,7 +7,6 @@ from aiohttp import web
 
 from qr_issuer import pages, routes
 from qr_issuer.context import ISSUER, Issuer
-from qr_issuer.issue import TicketWriter
 from qr_issuer.qr_render import QrRenderer
 from shared import ids
 from shared.clock import Clock, SystemClock
@@ -44,15 +43,12 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         renderer.render_png(
             routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH), None
         )
-        tickets = TicketStore(redis, keys, clock)
-        limiter = RateLimiter(redis, keys, clock)
         app[ISSUER] = Issuer(
             settings=settings,
             clock=clock,
-            tickets=tickets,
+            tickets=TicketStore(redis, keys, clock),
             registry=Registry(app[MONGO][settings.mongo_db]),
-            limiter=limiter,
-            writer=TicketWriter(redis, keys, clock, limiter, tickets),
+            limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
             renderer=renderer,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from qr_issuer.issue import TicketWriter
 from qr_issuer.qr_render import QrRenderer
 from shared.bus import Bus
 from shared.clock import Clock
@@ -26,7 +25,6 @@ class Issuer:
     tickets: TicketStore
     registry: Registry
     limiter: RateLimiter
-    writer: TicketWriter  # the limit and the new ticket in one round trip
     bus: Bus
     wechat: WeChatClient
     renderer: QrRenderer

@@ -22,6 +22,7 @@ from shared.wxapps import mini_program
 
 log = logging.get(__name__)
 routes = web.RouteTableDef()
+TICKET_LIMIT = "ticket-ip"  # tickets per browser address and minute
 
 TICKET_ID = f"{{ticket:{ids.TICKET_ID_PATTERN}}}"
 
@@ -116,7 +117,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     except AppError:
         # Refused requests count against the address's limit too, and past it the answer
         # is 429, as when the limit was checked first.
-        await issuer.writer.count(ip, limit)
+        await issuer.limiter.hit(TICKET_LIMIT, ip, limit=limit, per=60)
         raise
 
     binding = binding_for(request)
@@ -140,7 +141,9 @@ async def create_ticket(request: web.Request) -> web.Response:
         mode=body.mode,
     )
     # The limit is counted in the same round trip; past it nothing is stored or drawn.
-    await issuer.writer.create(ticket, ip, limit=limit, retention=settings.ticket_retention)
+    # The limit is counted in the same round trip that stores the ticket.
+    window = issuer.limiter.window(TICKET_LIMIT, ip, limit=limit, per=60)
+    await issuer.tickets.create(ticket, settings.ticket_retention, count=window)
     content = qr_content(issuer, ticket.id, conn)
     # The `url` code is handed back inline: the page shows it without a second request.
     image = await _render(issuer, content, conn) if content else None

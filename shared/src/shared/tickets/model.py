@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 
@@ -64,7 +64,8 @@ class Ticket:
         return self.status
 
     def to_redis(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
+        # Not dataclasses.asdict: its deep copy was a few per cent of a ticket's CPU.
+        return {name: str(getattr(self, name)) for name in _FIELD_NAMES}
 
     @classmethod
     def from_redis(cls, raw: dict[str, str]) -> Ticket:
@@ -85,3 +86,6 @@ class Ticket:
 
     def with_changes(self, **changes: object) -> Ticket:
         return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace is untyped
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Ticket))

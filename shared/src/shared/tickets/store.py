@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from shared.clock import Clock
 from shared.errors import AppError
 from shared.keys import Keys
+from shared.ratelimit import COUNT, Window
 from shared.tickets.errors import (
     IllegalTransition,
     NotScanner,
@@ -48,14 +51,25 @@ class TicketStore:
         self._clock = clock
         self._transition = redis.register_script(_TRANSITION)
         self._create = redis.register_script(_CREATE)
+        self._count = redis.register_script(COUNT)
 
-    async def create(self, ticket: Ticket, retention: int) -> None:
-        """Store a new ticket; it stays readable `retention` seconds after its lifetime ends."""
+    async def create(self, ticket: Ticket, retention: int, *, count: Window | None = None) -> None:
+        """Store a new ticket; it stays readable `retention` seconds after its lifetime ends.
+
+        With `count`, the rate limit is counted in the same round trip, and past it nothing
+        is stored and RateLimited is raised. (On a Cluster the counter and the ticket live on
+        different slots: two calls there.)"""
         ttl_ms = int((ticket.expires_at - self._clock.now() + retention) * 1000)
-        args: list[str] = [str(max(ttl_ms, 1))]
-        for field, value in ticket.to_redis().items():
-            args += [field, value]
-        await self._create(keys=[self._keys.ticket(ticket.id)], args=args)
+        keys = [self._keys.ticket(ticket.id)]
+        args: list[int | str] = [max(ttl_ms, 1), json.dumps(ticket.to_redis())]
+        if count is not None and isinstance(self._redis, RedisCluster):
+            count.check(int(await self._count(keys=[count.key], args=[count.expiry])))
+        elif count is not None:
+            keys.append(count.key)
+            args += [count.expiry, count.limit]
+        used = int(await self._create(keys=keys, args=args))
+        if count is not None:
+            count.check(used)
 
     async def get(self, ticket_id: str) -> Ticket | None:
         raw: dict[str, str] = await self._redis.hgetall(self._keys.ticket(ticket_id))  # type: ignore[assignment]  # decode_responses=True gives str
