@@ -52,6 +52,7 @@ async def profile_services(topo: Topology, seconds: float) -> dict[str, list[tup
             "--rate",
             "100",
             "--nonblocking",
+            "--subprocesses",  # a service's ML_WORKERS processes
             "--duration",
             str(int(seconds)),
             "--pid",
