@@ -82,6 +82,7 @@ def render(run: Run, command: str, plot_name: str) -> str:
     plan = run.plan
     lp, lq = run.phase("latency-push"), run.phase("latency-poll")
     pp, pq = run.phase("peak-push"), run.phase("peak-poll")
+    cp = run.phase("capacity-push")
     tk, idle = run.phase("tickets"), run.phase("idle")
     held = idle.result["held"]
     kib = (idle.result["rss_held"] - idle.result["rss_before"]) / max(held, 1) / 1024
@@ -125,6 +126,8 @@ def render(run: Run, command: str, plot_name: str) -> str:
         f"| {_mark(peak_rate >= TARGETS['logins_per_s'] and errors(pp.result) == 0)} |",
         f"| API p99 <= 100 ms at that load (worst endpoint) | {peak_api:.0f} ms "
         f"| {_mark(peak_api <= TARGETS['api_p99'])} |",
+        f"| (for scale) offered {plan.capacity_rate:g} logins/s | {sustained(cp):.0f}/s, "
+        f"{errors(cp.result)} errors, API p99 {our_api_p99(cp):.0f} ms | |",
         f"| >= 20,000 idle WebSockets in one notifier | {held:,} "
         f"| {_mark(held >= TARGETS['idle'])} |",
         f"| <= 16 KiB RSS per idle WebSocket | {kib:.1f} KiB "

@@ -23,6 +23,7 @@ class Plan:
     light_rate: float = 20  # logins/s well inside capacity: latency without queueing
     latency_rate: float = 100  # logins/s for the push-vs-poll latency comparison
     peak_rate: float = 300  # logins/s for the throughput runs
+    capacity_rate: float = 150  # logins/s this machine is expected to carry without errors
     login_duration: float = 12
     ticket_rate: float = 1000  # tickets with QR image per second
     ticket_duration: float = 5
@@ -34,8 +35,8 @@ class Plan:
 
 
 QUICK = Plan(
-    light_rate=3, latency_rate=5, peak_rate=10, login_duration=1.5, ticket_rate=20,
-    ticket_duration=1, idle=50, idle_workers=1, settle=0.2, hold=0.2,
+    light_rate=3, latency_rate=5, peak_rate=10, capacity_rate=8, login_duration=1.5,
+    ticket_rate=20, ticket_duration=1, idle=50, idle_workers=1, settle=0.2, hold=0.2,
 )  # fmt: skip
 
 
@@ -181,12 +182,13 @@ async def run(plan: Plan) -> Run:
             )
         )
         phases_rates = (
-            ("light", plan.light_rate),
-            ("latency", plan.latency_rate),
-            ("peak", plan.peak_rate),
+            ("light", plan.light_rate, ("push", "poll")),
+            ("latency", plan.latency_rate, ("push", "poll")),
+            ("capacity", plan.capacity_rate, ("push",)),
+            ("peak", plan.peak_rate, ("push", "poll")),
         )
-        for label, rate in phases_rates:
-            for mode in ("push", "poll"):
+        for label, rate, modes in phases_rates:
+            for mode in modes:
                 await quiesce(topo, plan.settle)
                 profile_for = (
                     plan.login_duration if plan.profile and (label, mode) == ("peak", "push")
