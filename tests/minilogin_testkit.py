@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ import aiohttp
 import jwt
 import redis.asyncio as aioredis
 from aiohttp import web
+from PIL import Image
 from pymongo import AsyncMongoClient
 
 import account.app
@@ -127,6 +129,20 @@ class Stack:
         code = await self.login_code(openid)
         return await self.post("/mp/v1/scan", {"ticket": ticket, "code": code, **extra})
 
+    async def log_in(self, openid: str) -> Login:
+        """A whole login by `openid` in a new browser: ticket, socket, scan, confirm, and
+        the browser told `succeeded`."""
+        browser = self.browser()
+        ticket, verifier = await browser.ticket()
+        async with browser.socket(ticket["ticket"]) as ws:
+            status, scan = await self.scan(ticket["ticket"], openid)
+            assert status == 200, scan
+            await self.post(
+                "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]}
+            )
+            done = await wait_for_status(ws, "succeeded")
+        return Login(ticket["ticket"], verifier, done)
+
     async def exchange(
         self,
         code: str,
@@ -160,6 +176,20 @@ class Stack:
             issuer=self.public,
         )
         return claims
+
+
+@dataclass(frozen=True)
+class Login:
+    ticket: str
+    verifier: str
+    done: dict[str, Any]  # the `succeeded` status message
+
+
+def png_data_url(rgb: tuple[int, int, int] = (30, 90, 220), size: int = 64) -> str:
+    """A small logo as an admin would upload it."""
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), rgb).save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 @dataclass

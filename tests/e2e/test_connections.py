@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from typing import Any
 
 import pytest
 import zxingcpp
-from minilogin_testkit import SANDBOX_APPID, Stack, wait_for_status
+from minilogin_testkit import SANDBOX_APPID, Stack, png_data_url, wait_for_status
 from PIL import Image
 
 from shared.settings import DEV_ADMIN_TOKEN
@@ -17,12 +16,6 @@ from shared.settings import DEV_ADMIN_TOKEN
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 PRIVATE_APPID = "wx0123456789abcdef"
 PRIVATE_SECRET = "00112233445566778899aabbccddeeff"
-
-
-def _png_data_url() -> str:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 64), (220, 30, 30)).save(out, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 async def admin(
@@ -215,7 +208,7 @@ async def test_url_qr_decodes_to_the_ticket_link_and_the_camera_page_says_use_we
 
 
 async def test_wxacode_qr_comes_from_wechat_with_the_ticket_as_scene(stack: Stack) -> None:
-    await _connection(stack, "round-code", qr_kind="wxacode", logo=_png_data_url())
+    await _connection(stack, "round-code", qr_kind="wxacode", logo=png_data_url((220, 30, 30)))
     status, ticket, _ = await stack.browser().create_ticket(connection="round-code")
     assert status == 201
     assert ticket["qr"]["content"] is None  # nothing but WeChat can open it

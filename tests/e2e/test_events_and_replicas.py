@@ -10,28 +10,30 @@ from minilogin_testkit import Stack, next_status, wait_for_status
 from account.consumers import on_ticket_confirmed
 from account.context import ACCOUNT
 from shared.clock import FakeClock
-from shared.events import TicketConfirmed, new_event
+from shared.events import Event, TicketConfirmed, new_event
 from shared.tickets import TicketStatus
 
 
-async def _confirmed_ticket(stack: Stack, openid: str) -> str:
+async def _confirmed(stack: Stack, openid: str, trace_id: str) -> Event:
+    """A ticket scanned and confirmed by `openid`, and its ticket.confirmed event, which
+    the test delivers itself (the confirm happens in the store only, so no other copy of
+    the event exists)."""
     ticket, _ = await stack.browser().ticket()
     status, _ = await stack.scan(ticket["ticket"], openid)
     assert status == 200
-    # Confirm in the store only, so the test owns the one ticket.confirmed event.
     await stack.tickets.transition(ticket["ticket"], TicketStatus.CONFIRMED, scanner=openid)
-    return str(ticket["ticket"])
+    return new_event(
+        ticket["ticket"],
+        trace_id,
+        TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=openid),
+    )
 
 
 async def test_confirmed_event_delivered_twice_changes_nothing_twice(stack: Stack) -> None:
     user = (await stack.users())[3]  # Bob: no account yet in this namespace
     acct = stack.apps["account"][ACCOUNT]
-    ticket_id = await _confirmed_ticket(stack, user["openid"])
-    event = new_event(
-        ticket_id,
-        "trace-dup",
-        TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=user["openid"]),
-    )
+    event = await _confirmed(stack, user["openid"], "trace-dup")
+    ticket_id = event.ticket_id
 
     await on_ticket_confirmed(acct, event)
     after_first = await stack.tickets.require(ticket_id)
@@ -47,12 +49,8 @@ async def test_confirmed_event_delivered_twice_changes_nothing_twice(stack: Stac
 async def test_concurrent_duplicate_deliveries_create_one_account(stack: Stack) -> None:
     user = (await stack.users())[2]
     acct = stack.apps["account"][ACCOUNT]
-    ticket_id = await _confirmed_ticket(stack, user["openid"])
-    event = new_event(
-        ticket_id,
-        "trace-race",
-        TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=user["openid"]),
-    )
+    event = await _confirmed(stack, user["openid"], "trace-race")
+    ticket_id = event.ticket_id
 
     await asyncio.gather(on_ticket_confirmed(acct, event), on_ticket_confirmed(acct, event))
 
@@ -65,16 +63,9 @@ async def test_returning_user_gets_the_same_account(stack: Stack) -> None:
     user = (await stack.users())[0]
     subs = []
     for _ in range(2):
-        browser = stack.browser()
-        ticket, _ = await browser.ticket()
-        async with browser.socket(ticket["ticket"]) as ws:
-            _, scan = await stack.scan(ticket["ticket"], user["openid"])
-            await stack.post(
-                "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]}
-            )
-            done = await wait_for_status(ws, "succeeded")
-        subs.append((await stack.tickets.require(ticket["ticket"])).user_id)
-        assert done["redirect_url"]
+        login = await stack.log_in(user["openid"])
+        subs.append((await stack.tickets.require(login.ticket)).user_id)
+        assert login.done["redirect_url"]
     assert subs[0] == subs[1]
     assert await stack.db.users.count_documents({}) == 1
 
@@ -89,13 +80,7 @@ async def test_a_returning_login_records_its_time_without_creating_anything(
     acct = stack.apps["account"][ACCOUNT]
     logins = []
     for _ in range(2):
-        ticket_id = await _confirmed_ticket(stack, user["openid"])
-        event = new_event(
-            ticket_id,
-            "trace-again",
-            TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=user["openid"]),
-        )
-        await on_ticket_confirmed(acct, event)
+        await on_ticket_confirmed(acct, await _confirmed(stack, user["openid"], "trace-again"))
         logins.append(clock.now())
         clock.advance(30)
     await acct.users.flush()  # what the write-behind task does each second

@@ -55,16 +55,9 @@ async def test_user_logs_in_and_the_waiting_browser_lands_with_a_verified_id_tok
 
 async def test_userinfo_takes_the_access_token_and_nothing_else(stack: Stack) -> None:
     user = (await stack.users())[0]
-    browser = stack.browser()
-    ticket, verifier = await browser.ticket()
-    async with browser.socket(ticket["ticket"]) as ws:
-        _, scanned = await stack.scan(ticket["ticket"], user["openid"])
-        await stack.post(
-            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scanned["session"]}
-        )
-        done = await wait_for_status(ws, "succeeded")
-    code, _ = code_from(done["redirect_url"])
-    _, tokens = await stack.exchange(code, verifier)
+    login = await stack.log_in(user["openid"])
+    code, _ = code_from(login.done["redirect_url"])
+    _, tokens = await stack.exchange(code, login.verifier)
     access = tokens["access_token"]
     head, body, sig = access.split(".")
     forged = f"{head}.{body}.{sig[:-4]}AAAA"  # same claims, signature not ours

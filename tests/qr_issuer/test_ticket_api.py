@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import zxingcpp
-from minilogin_testkit import Stack
+from minilogin_testkit import Stack, png_data_url
 from PIL import Image
 
 from shared.settings import DEV_ADMIN_TOKEN
@@ -17,12 +17,6 @@ ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 INLINE = "data:image/png;base64,"
 # What the response's own encoding puts where the image goes, hidden in a display name.
 TRICKY_NAME = '"data_url": null'
-
-
-def logo_data_url() -> str:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 64), (30, 90, 220)).save(out, format="PNG")
-    return INLINE + base64.b64encode(out.getvalue()).decode()
 
 
 def decode(png: bytes) -> list[str]:
@@ -57,7 +51,7 @@ async def test_inline_codes_decode_to_each_tickets_url_with_and_without_logo(
     stack: Stack,
 ) -> None:
     await add_connection(stack, "plain")
-    await add_connection(stack, "branded", logo=logo_data_url())
+    await add_connection(stack, "branded", logo=png_data_url())
     for connection in ("plain", "branded") * 6:
         ticket, png, _ = await create(stack, connection)
         assert ticket["qr"]["content"] == f"{stack.public}/q/{ticket['ticket']}"
@@ -66,7 +60,7 @@ async def test_inline_codes_decode_to_each_tickets_url_with_and_without_logo(
 
 
 async def test_inline_code_is_the_same_image_as_the_qr_png_endpoint(stack: Stack) -> None:
-    await add_connection(stack, "branded-2", logo=logo_data_url())
+    await add_connection(stack, "branded-2", logo=png_data_url())
     ticket, png, _ = await create(stack, "branded-2")
     async with stack.http.get(stack.url(ticket["qr"]["image_url"])) as r:
         assert r.status == 200
