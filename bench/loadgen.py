@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -523,6 +524,7 @@ SCENARIOS = {"logins": scenario_logins, "tickets": scenario_tickets, "idle": sce
 def main() -> None:
     spec = json.loads(sys.argv[1])
     args = json.loads(sys.argv[2])
+    gc.set_threshold(50_000, 20, 100)  # as the services do (shared.runtime.serve)
     result = uvloop.run(SCENARIOS[args["scenario"]](spec, args))
     print(json.dumps(result), flush=True)
 
