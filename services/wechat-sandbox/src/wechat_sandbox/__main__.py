@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-from aiohttp import web
-
 from shared import logging as shared_logging
+from shared.runtime import run, serve
 from wechat_sandbox.app import create_app
 from wechat_sandbox.settings import SandboxConfig
 
@@ -21,7 +20,8 @@ def main() -> None:
     shared_logging.get(__name__).info(
         "sandbox_starting", host=config.host, port=config.port, appid=config.appid
     )
-    web.run_app(create_app(config=config), host=config.host, port=config.port, print=None)
+    # The services' own serve loop: uvloop, graceful shutdown, the same collector settings.
+    run(serve(create_app(config=config), config.host, config.port))
 
 
 if __name__ == "__main__":
