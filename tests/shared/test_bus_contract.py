@@ -280,3 +280,13 @@ async def test_decoded_events_equal_the_published_ones(open_test_bus: OpenBus) -
         )
         assert type(got.payload) is type(sent.payload)
         assert got.payload == sent.payload
+
+
+async def test_many_concurrent_publishes_each_arrive_once(open_test_bus: OpenBus) -> None:
+    bus = await open_test_bus()
+    inbox = Inbox()
+    await bus.consume("burst", ["ticket.*"], inbox.handler())
+    events = [issued(n) for n in range(200)]
+    await asyncio.gather(*(bus.publish(e) for e in events))
+    await inbox.wait_until(lambda: len(inbox.ids()) >= len(events))
+    assert sorted(inbox.ids()) == sorted(e.id for e in events)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -28,6 +29,18 @@ from shared.events import DecodeError, Event, decode, encode
 log = logging.get(__name__)
 # Deliveries so far of a message on a classic work queue, counted by the bus itself.
 ATTEMPT_HEADER = "x-ml-delivery"
+# aiormq holds a channel's lock from a publish until the connection's writer task has
+# written it: one publish per event-loop turn per channel. Under load a turn takes
+# milliseconds, and one channel capped the gateway near 200 publishes/s with confirms
+# waiting half a second; publishes go to the least busy of these channels instead.
+PUBLISH_CHANNELS = 8
+
+
+@dataclass
+class _Lane:
+    channel: AbstractChannel
+    exchange: AbstractExchange
+    busy: int = 0  # publishes waiting on this channel
 
 
 class RabbitBus:
@@ -39,8 +52,7 @@ class RabbitBus:
         self._conn = connection
         self._ns = namespace
         self._queue_type = queue_type
-        self._pub_channel: AbstractChannel | None = None
-        self._exchange: AbstractExchange | None = None
+        self._lanes: list[_Lane] = []
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
 
@@ -56,13 +68,18 @@ class RabbitBus:
         return f"{self._ns}.events"
 
     async def _setup(self) -> None:
-        self._pub_channel = await self._conn.channel(publisher_confirms=True)
-        self._exchange = await self._pub_channel.declare_exchange(
-            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        await self._pub_channel.declare_exchange(
+        for _ in range(PUBLISH_CHANNELS):
+            channel = await self._conn.channel(publisher_confirms=True)
+            exchange = await channel.declare_exchange(
+                self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            self._lanes.append(_Lane(channel, exchange))
+        await self._lanes[0].channel.declare_exchange(
             f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
         )
+
+    def _lane(self) -> _Lane:
+        return min(self._lanes, key=lambda lane: lane.busy)
 
     async def publish(self, event: Event) -> None:
         await self.publish_raw(
@@ -77,10 +94,14 @@ class RabbitBus:
         message_id: str | None = None,
         trace_id: str | None = None,
     ) -> None:
-        assert self._exchange is not None
         msg = _message(body, message_id, {"trace_id": trace_id} if trace_id else {})
-        # With publisher confirms, this returns once the broker has taken responsibility.
-        await self._exchange.publish(msg, routing_key=routing_key, mandatory=False)
+        lane = self._lane()
+        lane.busy += 1
+        try:
+            # With publisher confirms, this returns once the broker has taken responsibility.
+            await lane.exchange.publish(msg, routing_key=routing_key, mandatory=False)
+        finally:
+            lane.busy -= 1
 
     def _queue_args(self) -> dict[str, Any]:
         if self._queue_type == "quorum":
@@ -174,14 +195,13 @@ class RabbitBus:
             await message.reject(requeue=False)  # to the dead-letter queue
             return
         headers[ATTEMPT_HEADER] = delivery + 1
-        assert self._pub_channel is not None
-        await self._pub_channel.default_exchange.publish(
+        await self._lane().channel.default_exchange.publish(
             _message(message.body, message.message_id, headers), routing_key=queue
         )
         await message.ack()
 
     async def ping(self) -> None:
-        if self._conn.is_closed or self._pub_channel is None or self._pub_channel.is_closed:
+        if self._conn.is_closed or not self._lanes or self._lanes[0].channel.is_closed:
             raise ConnectionError("not connected to RabbitMQ")
 
     async def dead_letters(self, queue: str) -> list[bytes]:
