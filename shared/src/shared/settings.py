@@ -60,6 +60,8 @@ class Settings:
     secret_key: Secret = Secret(DEV_SECRET_KEY)
     admin_token: Secret = Secret(DEV_ADMIN_TOKEN)
     jwt_private_key_file: str = ""
+    # PEM files of keys the JWKS publishes without signing with them (key rotation).
+    jwt_published_key_files: tuple[str, ...] = ()
     ticket_ttl: int = 120
     ticket_retention: int = 300
     trusted_proxy_hops: int = 0
@@ -105,6 +107,9 @@ class Settings:
             "secret_key": Secret(s("SECRET_KEY", d.secret_key.get())),
             "admin_token": Secret(s("ADMIN_TOKEN", d.admin_token.get())),
             "jwt_private_key_file": s("JWT_PRIVATE_KEY_FILE", ""),
+            "jwt_published_key_files": tuple(
+                p.strip() for p in s("JWT_PUBLISHED_KEY_FILES", "").split(",") if p.strip()
+            ),
             "ticket_ttl": int(s("TICKET_TTL", str(d.ticket_ttl))),
             "ticket_retention": int(s("TICKET_RETENTION", str(d.ticket_retention))),
             "trusted_proxy_hops": int(s("TRUSTED_PROXY_HOPS", "0")),

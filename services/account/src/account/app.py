@@ -42,7 +42,9 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             registry=Registry(db),
             users=UserStore(db),
             codes=CodeStore(app[REDIS], keys),
-            signing=SigningKey.load_or_generate(settings.jwt_private_key_file),
+            signing=SigningKey.load_or_generate(
+                settings.jwt_private_key_file, settings.jwt_published_key_files
+            ),
             access_tokens=AccessTokenKey(settings.secret_key.get()),
             bus=app[BUS],
             box=SecretBox(settings.secret_key),

@@ -25,29 +25,64 @@ def _b64(n: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-class SigningKey:
-    def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
-        self._key = private_key
-        pub = private_key.public_key().public_numbers()
-        self._jwk = {"kty": "RSA", "e": _b64(pub.e), "n": _b64(pub.n)}
-        # RFC 7638 thumbprint: stable across restarts for the same key.
-        canonical = json.dumps(self._jwk, separators=(",", ":"), sort_keys=True).encode()
-        self.kid = (
-            base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+def public_jwk(key: rsa.RSAPublicKey) -> dict[str, str]:
+    """The key as a JWK, with its RFC 7638 thumbprint as `kid` (the same key always has the
+    same kid, across restarts and replicas)."""
+    pub = key.public_numbers()
+    jwk = {"kty": "RSA", "e": _b64(pub.e), "n": _b64(pub.n)}
+    canonical = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+def _load_pem(path: str, setting: str) -> rsa.RSAPublicKey | rsa.RSAPrivateKey:
+    data = Path(path).read_bytes()
+    try:
+        key: object = (
+            serialization.load_pem_public_key(data)
+            if b"PUBLIC KEY" in data
+            else serialization.load_pem_private_key(data, password=None)
         )
+    except ValueError as exc:
+        raise ValueError(f"{setting}: {path} is not a PEM key") from exc
+    if not isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        raise ValueError(f"{setting}: {path} must hold an RSA key")
+    return key
+
+
+def _public(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> rsa.RSAPublicKey:
+    return key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+
+
+class SigningKey:
+    """Signs with one private key; the JWKS also publishes `published` public keys, which
+    never sign: the next key before it takes over, the previous one until the tokens it
+    signed have expired. That is how a rotation passes without a failed verification."""
+
+    def __init__(
+        self, private_key: rsa.RSAPrivateKey, published: list[rsa.RSAPublicKey] | None = None
+    ) -> None:
+        self._key = private_key
+        current = public_jwk(private_key.public_key())
+        self.kid = current["kid"]
+        others = [public_jwk(k) for k in published or []]
+        unique = {jwk["kid"]: jwk for jwk in others if jwk["kid"] != self.kid}
+        self._jwks = {"keys": [current, *unique.values()]}
 
     @classmethod
-    def load_or_generate(cls, path: str) -> SigningKey:
-        """Production reads a PEM file shared by all replicas; development makes a fresh key."""
+    def load_or_generate(cls, path: str, published: tuple[str, ...] = ()) -> SigningKey:
+        """Production reads a PEM file shared by all replicas; development makes a fresh key.
+        `published`: PEM files (public or private keys) to publish beside it."""
+        extra = [_public(_load_pem(p, "ML_JWT_PUBLISHED_KEY_FILES")) for p in published]
         if path:
-            key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+            key = _load_pem(path, "ML_JWT_PRIVATE_KEY_FILE")
             if not isinstance(key, rsa.RSAPrivateKey):
                 raise ValueError("ML_JWT_PRIVATE_KEY_FILE must hold an RSA private key")
-            return cls(key)
-        return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+            return cls(key, extra)
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048), extra)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [{**self._jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+        return self._jwks
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
