@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from account.signing import SigningKey
+from account.signing import AccessTokenKey, SigningKey
 from shared.settings import Settings
 
 CLAIMS = {"iss": "https://login.example", "sub": "u_1", "aud": "demo", "iat": 1, "exp": 2**40}
@@ -94,3 +94,13 @@ def test_published_key_files_are_read_as_a_comma_separated_list() -> None:
     env = {"ML_JWT_PUBLISHED_KEY_FILES": " /keys/next.pem, /keys/old.pem ,"}
     assert Settings.from_env(env).jwt_published_key_files == ("/keys/next.pem", "/keys/old.pem")
     assert Settings.from_env({}).jwt_published_key_files == ()
+
+
+def test_access_tokens_under_the_previous_secret_key_verify_during_a_rotation() -> None:
+    claims = {**CLAIMS, "aud": "https://login.example/oauth/userinfo"}
+    token = AccessTokenKey("old-key").sign(claims)
+    audience, issuer = claims["aud"], claims["iss"]
+    rotating = AccessTokenKey("new-key", ("old-key",))
+    assert rotating.verify(token, audience=audience, issuer=issuer)["sub"] == "u_1"
+    with pytest.raises(jwt.InvalidSignatureError):
+        AccessTokenKey("new-key").verify(token, audience=audience, issuer=issuer)

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from shared.crypto import SecretBox
-from shared.settings import DEV_SECRET_KEY, Secret
+from shared.settings import DEV_SECRET_KEY, Secret, Settings
 
 
 def box() -> SecretBox:
@@ -43,3 +43,22 @@ def test_tampered_or_garbage_ciphertext_refuses_to_open() -> None:
     for bad in (tampered, "not-a-token", ""):
         with pytest.raises(ValueError, match="does not open"):
             b.open(bad)
+
+
+def test_during_a_key_rotation_old_secrets_open_and_new_ones_use_the_new_key() -> None:
+    old, new = Secret(Fernet.generate_key().decode()), Secret(Fernet.generate_key().decode())
+    sealed_before = SecretBox(old).seal("before")
+    rotating = SecretBox(new, (old,))
+    assert rotating.open(sealed_before) == "before"
+    assert SecretBox(new).open(rotating.seal("after")) == "after"
+    resealed = rotating.reseal(sealed_before)
+    assert SecretBox(new).open(resealed) == "before"
+    with pytest.raises(ValueError, match="does not open"):
+        SecretBox(old).open(resealed)
+
+
+def test_previous_secret_keys_are_read_as_a_comma_separated_list() -> None:
+    keys = [Fernet.generate_key().decode() for _ in range(2)]
+    settings = Settings.from_env({"ML_PREVIOUS_SECRET_KEYS": f"{keys[0]}, {keys[1]}"})
+    assert [k.get() for k in settings.previous_secret_keys] == keys
+    assert keys[0] not in repr(settings)  # secrets stay out of logs and tracebacks

@@ -58,6 +58,8 @@ class Settings:
     wx_appid: str = DEV_WX_APPID
     wx_secret: Secret = Secret(DEV_WX_SECRET)
     secret_key: Secret = Secret(DEV_SECRET_KEY)
+    # Keys sealed secrets may still be under during a rotation of secret_key (open only).
+    previous_secret_keys: tuple[Secret, ...] = ()
     admin_token: Secret = Secret(DEV_ADMIN_TOKEN)
     jwt_private_key_file: str = ""
     # PEM files of keys the JWKS publishes without signing with them (key rotation).
@@ -105,6 +107,9 @@ class Settings:
             "wx_appid": s("WX_APPID", d.wx_appid),
             "wx_secret": Secret(s("WX_SECRET", d.wx_secret.get())),
             "secret_key": Secret(s("SECRET_KEY", d.secret_key.get())),
+            "previous_secret_keys": tuple(
+                Secret(k.strip()) for k in s("PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
+            ),
             "admin_token": Secret(s("ADMIN_TOKEN", d.admin_token.get())),
             "jwt_private_key_file": s("JWT_PRIVATE_KEY_FILE", ""),
             "jwt_published_key_files": tuple(

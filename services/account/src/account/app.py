@@ -45,9 +45,11 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             signing=SigningKey.load_or_generate(
                 settings.jwt_private_key_file, settings.jwt_published_key_files
             ),
-            access_tokens=AccessTokenKey(settings.secret_key.get()),
+            access_tokens=AccessTokenKey(
+                settings.secret_key.get(), tuple(k.get() for k in settings.previous_secret_keys)
+            ),
             bus=app[BUS],
-            box=SecretBox(settings.secret_key),
+            box=SecretBox.from_settings(settings),
         )
         await acct.users.ensure_indexes()
         await acct.registry.ensure_indexes()

@@ -91,20 +91,31 @@ class SigningKey:
 class AccessTokenKey:
     ALGORITHM = "HS256"
 
-    def __init__(self, secret_key: str) -> None:
-        # A key of its own, so an access token can never pass for anything else we sign.
-        self._key = hmac.digest(secret_key.encode(), b"minilogin access token v1", "sha256")
+    def __init__(self, secret_key: str, previous: tuple[str, ...] = ()) -> None:
+        # A key of its own, so an access token can never pass for anything else we sign;
+        # tokens under a previous ML_SECRET_KEY still verify during a rotation.
+        self._keys = [_derive(k) for k in (secret_key, *previous)]
+        self._key = self._keys[0]
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm=self.ALGORITHM)
 
     def verify(self, token: str, *, audience: str, issuer: str) -> dict[str, Any]:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            self._key,
-            algorithms=[self.ALGORITHM],
-            audience=audience,
-            issuer=issuer,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-        )
-        return claims
+        for key in self._keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[self.ALGORITHM],
+                    audience=audience,
+                    issuer=issuer,
+                    options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # perhaps under a previous key
+            return claims
+        raise jwt.InvalidSignatureError("Signature verification failed")
+
+
+def _derive(secret_key: str) -> bytes:
+    return hmac.digest(secret_key.encode(), b"minilogin access token v1", "sha256")

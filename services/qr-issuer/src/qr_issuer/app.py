@@ -52,7 +52,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
             renderer=renderer,
-            box=SecretBox(settings.secret_key),
+            box=SecretBox.from_settings(settings),
             executor=executor,
         )
         yield

@@ -41,7 +41,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
-            box=SecretBox(settings.secret_key),
+            box=SecretBox.from_settings(settings),
         )
         yield
 
