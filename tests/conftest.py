@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from minilogin_testkit import Stack, start_stack
+from minilogin_testkit import Stack, free_port, server_process, start_stack
 
 from shared.clock import FakeClock, SystemClock
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -30,38 +20,11 @@ def mongo_url() -> Iterator[str]:
     if url := os.environ.get("MONGO_URL"):
         yield url
         return
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603  # our own interpreter running a known module
-        [
-            sys.executable,
-            "-m",
-            "secantus",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--storage-path",
-            ":memory:",
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                proc.kill()
-                pytest.fail(f"SecantusDB did not start: {err[-2000:]}")
-            time.sleep(0.05)  # polling a port that is still opening, not synchronising a test
-    yield f"mongodb://127.0.0.1:{port}/"
-    proc.terminate()
-    proc.wait(timeout=10)
+    port = free_port()
+    argv = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", ":memory:", "--log-level", "WARNING"]  # fmt: skip
+    with server_process(argv, port, "SecantusDB"):
+        yield f"mongodb://127.0.0.1:{port}/"
 
 
 @pytest.fixture

@@ -10,13 +10,16 @@ import hashlib
 import io
 import secrets
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import jwt
+import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from PIL import Image
@@ -244,6 +247,36 @@ async def wait_for_status(
 def code_from(redirect_url: str) -> tuple[str, str]:
     q = parse_qs(urlsplit(redirect_url).query)
     return q["code"][0], q.get("state", [""])[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server_process(argv: list[str], port: int, what: str) -> Iterator[None]:
+    """Run a server (`argv`, our own fixed command line) until the block ends, once it
+    accepts connections on 127.0.0.1:`port`; fail the test if it does not within 30 s."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    pytest.fail(f"{what} did not start: {err[-2000:]}")
+                time.sleep(0.05)  # polling a port that is still opening, not synchronising a test
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _listening_socket() -> socket.socket:

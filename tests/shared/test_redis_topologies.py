@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from minilogin_testkit import free_port, server_process
 
 from shared.clock import FakeClock
 from shared.keys import Keys
@@ -29,32 +27,14 @@ def sentinel_url(tmp_path: Path) -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is needed to run a Sentinel")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     conf = tmp_path / "sentinel.conf"
     conf.write_text(
         f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
         "sentinel monitor mlprimary 127.0.0.1 6379 1\n"
     )
-    proc = subprocess.Popen(  # noqa: S603  # fixed argv: the machine's redis-server
-        [server, str(conf), "--sentinel"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("redis sentinel did not start")
-            time.sleep(0.05)  # waiting for a port to open, not synchronising the test
-    yield f"redis+sentinel://127.0.0.1:{port}/mlprimary/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with server_process([server, str(conf), "--sentinel"], port, "redis sentinel"):
+        yield f"redis+sentinel://127.0.0.1:{port}/mlprimary/0"
 
 
 @pytest.mark.real
