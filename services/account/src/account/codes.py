@@ -8,9 +8,9 @@ import hmac
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from shared import ids
 from shared.errors import AppError
@@ -53,13 +53,13 @@ class CodeStore:
         self._keys = keys
         self._take = redis.register_script(_TAKE)
 
-    def prepare(self, grant: CodeGrant) -> tuple[str, Callable[[Any], Any]]:
-        """A new code, and the write that stores it, to run on a client or a pipeline."""
+    def prepare(self, grant: CodeGrant) -> tuple[str, Callable[[Pipeline], object]]:
+        """A new code, and the write that stores it, to queue on a pipeline."""
         code = ids.secret_token()
         key, value = self._keys.auth_code(ids.sha256_hex(code)), json.dumps(asdict(grant))
 
-        def store(client: Any) -> Any:
-            return client.set(key, value, ex=CODE_TTL)
+        def store(pipe: Pipeline) -> None:
+            pipe.set(key, value, ex=CODE_TTL)
 
         return code, store
 

@@ -83,8 +83,6 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
                     )
                 )
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
-        if result.touch:
-            acct.users.touch(conn, payload.openid, now)
 
 
 async def _succeed(

@@ -95,10 +95,9 @@ class AccessTokenKey:
         # A key of its own, so an access token can never pass for anything else we sign;
         # tokens under a previous ML_SECRET_KEY still verify during a rotation.
         self._keys = [_derive(k) for k in (secret_key, *previous)]
-        self._key = self._keys[0]
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._key, algorithm=self.ALGORITHM)
+        return jwt.encode(claims, self._keys[0], algorithm=self.ALGORITHM)
 
     def verify(self, token: str, *, audience: str, issuer: str) -> dict[str, Any]:
         for key in self._keys:

@@ -37,8 +37,6 @@ class Resolution:
     user_id: str = ""
     created: bool = False
     reason: str = ""
-    # The login time is not recorded yet: the caller records it with `touch` off the hot path.
-    touch: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,10 +83,9 @@ class UserStore:
                 self._profiles.put(user_id, user)
         return user
 
-    def touch(self, conn: Connection, openid: str, now: float) -> None:
-        """Note a returning user's login time; `flush` writes it (at most a second later
-        with `write_behind` running; a crash loses that second's times, nothing else)."""
-        key = (conn.id, openid)
+    def _note_login(self, key: tuple[str, str], now: float) -> None:
+        """A returning user's login time, for `flush` to write (at most a second later with
+        `write_behind` running; a crash loses that second's times, nothing else)."""
         self._login_times[key] = max(now, self._login_times.get(key, now))
 
     async def flush(self) -> None:
@@ -121,7 +118,8 @@ class UserStore:
         # 1. This WeChat user has logged in through this connection before.
         known = self._accounts.get((conn.id, who.openid))
         if known is not None:
-            return Resolution(Outcome.SUCCEEDED, known, touch=True)
+            self._note_login((conn.id, who.openid), now)
+            return Resolution(Outcome.SUCCEEDED, known)
         hit = await self.identities.find_one_and_update(
             {"connection_id": conn.id, "openid": who.openid},
             {"$set": {"last_login_at": now}},

@@ -119,17 +119,21 @@ class TicketStore:
     async def _pipelined(
         self, keys: list[str], args: list[str], also: Callable[[Pipeline], object]
     ) -> Any:
-        for attempt in (1, 2):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                also(pipe)
-                # EVALSHA by hand: a Script on a pipeline costs a SCRIPT EXISTS round trip.
-                pipe.evalsha(self._transition.sha, len(keys), *keys, *args)
-                results = await pipe.execute(raise_on_error=False)
-            failed = [r for r in results if isinstance(r, Exception)]
-            if attempt == 1 and any(isinstance(r, NoScriptError) for r in failed):
-                await self._redis.script_load(_TRANSITION)  # the server lost its scripts
-                continue
-            if failed:
-                raise failed[0]
-            return results[-1]
-        raise AssertionError("unreachable")
+        results = await self._send_with(keys, args, also)
+        if any(isinstance(r, NoScriptError) for r in results):
+            await self._redis.script_load(_TRANSITION)  # the server lost its scripts
+            results = await self._send_with(keys, args, also)
+        for r in results:
+            if isinstance(r, Exception):
+                raise r
+        return results[-1]
+
+    async def _send_with(
+        self, keys: list[str], args: list[str], also: Callable[[Pipeline], object]
+    ) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            also(pipe)
+            # EVALSHA by hand: a Script on a pipeline costs a SCRIPT EXISTS round trip.
+            pipe.evalsha(self._transition.sha, len(keys), *keys, *args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+        return results
