@@ -101,7 +101,7 @@ def render(run: Run, command: str, plot_name: str) -> str:
         "as their own process over RabbitMQ and Redis; the load generator is one more process",
         "(open loop: Poisson arrivals, a login starts on schedule whatever the earlier ones do).",
         f"One RabbitMQ node, so the work queues are `{QUEUE_TYPE}` (`ML_BUS_QUEUE_TYPE`, the",
-        "single-node setting; a quorum queue adds an fsync before every delivery, about 4 ms",
+        "single-node setting; a quorum queue adds an fsync before every delivery, 0.3 to 3.4 ms",
         "here, see docs/operations.md). qr-issuer runs two worker processes (`ML_WORKERS=2`);",
         "a service's CPU below includes its workers.",
         "",

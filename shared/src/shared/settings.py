@@ -41,7 +41,7 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # RabbitMQ work queues: "quorum" (replicated, for a broker cluster) or "classic" (one
-    # broker node: no fsync before delivery, several milliseconds faster per hop).
+    # broker node: no fsync before delivery, 0.3 to 3.4 ms faster per hop here).
     bus_queue_type: str = "quorum"
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "minilogin"

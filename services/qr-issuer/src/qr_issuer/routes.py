@@ -141,7 +141,6 @@ async def create_ticket(request: web.Request) -> web.Response:
         mode=body.mode,
     )
     # The limit is counted in the same round trip; past it nothing is stored or drawn.
-    # The limit is counted in the same round trip that stores the ticket.
     window = issuer.limiter.window(TICKET_LIMIT, ip, limit=limit, per=60)
     await issuer.tickets.create(ticket, settings.ticket_retention, count=window)
     content = qr_content(issuer, ticket.id, conn)

@@ -3,8 +3,8 @@ manual acks, a delivery limit and a dead-letter queue per work queue, robust rec
 
 Work queues are quorum queues (Raft-replicated: they survive losing a broker node) unless the
 deployment asks for classic ones. On one broker node a quorum queue buys no safety and costs
-an fsync before each delivery (about 4 ms at the median on the benchmark machine, against
-0.5 ms for a classic queue), so a single-node deployment may choose `classic`; the delivery
+an fsync before each delivery (0.3 to 3.4 ms more per hop at the median on the benchmark
+machine, see docs/operations.md), so a single-node deployment may choose `classic`; the delivery
 limit, which only quorum queues enforce, is then counted in a message header by this bus."""
 
 from __future__ import annotations
