@@ -3,20 +3,33 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := -e shared -e services/qr-issuer -e services/scan-gateway -e services/account \
-            -e services/notifier -e services/wechat-sandbox -e devstack
+UV := $(VENV)/bin/uv
+# The uv that installs the lock; the lock's dev group names the same version (a test checks).
+UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
-DEPS := requirements-dev.txt shared/pyproject.toml devstack/pyproject.toml \
+DEPS := uv.lock pyproject.toml shared/pyproject.toml devstack/pyproject.toml \
         $(wildcard services/*/pyproject.toml)
+# Every workspace package, editable, for the lowest-versions run (uv pip has no workspace).
+EDITABLE := -e 'shared[embedded]' -e services/qr-issuer -e services/scan-gateway \
+            -e services/account -e services/notifier -e services/wechat-sandbox -e devstack
+LOWEST := var/lowest
 
-.PHONY: run test test-fast lint format typecheck services browser bench bench-quick clean
+.PHONY: run test test-fast test-lowest lock lint format typecheck services browser bench \
+        bench-quick clean
 
+# Installs exactly what uv.lock names (--frozen: never re-resolve, fail if the lock is stale).
 $(STAMP): $(DEPS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "MiniLogin needs Python 3.11 or newer"; exit 1; }
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(PACKAGES) -r requirements-dev.txt
+	test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV) sync --frozen --all-packages
+	touch $(STAMP)
+
+## make lock: re-resolve every package to the newest versions its bounds allow, then install.
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV) lock --upgrade
+	$(UV) sync --frozen --all-packages
 	touch $(STAMP)
 
 ## make run: the whole system in one process (in-memory bus, fakeredis, embedded MongoDB
@@ -32,6 +45,15 @@ test: $(STAMP) services browser
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not real and not browser"
+
+## make test-lowest: the fast tests on the lowest version every declared bound allows, so a
+## minimum in a pyproject.toml can never be wrong (CI runs it after make test).
+test-lowest: $(STAMP)
+	rm -rf $(LOWEST)
+	$(UV) venv -q --python $(PY) $(LOWEST)
+	$(UV) pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct \
+	  $(EDITABLE) --group pyproject.toml:dev
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider -m "not real and not browser and not node"
 
 ## Start RabbitMQ and Redis when they are installed but not running.
 services:
