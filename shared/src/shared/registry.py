@@ -9,14 +9,16 @@ because misses are not cached).
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.errors import AppError
-from shared.ttlcache import TtlCache
 
 CONNECTION_ID = re.compile(r"^[a-z0-9-]{1,31}$")
 
@@ -98,13 +100,22 @@ class UnknownConnection(AppError):
 
 
 class Registry:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        cache_seconds: float = 5.0,
+        *,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`timer` measures the cache's expiry (tests pass a fake clock's `now`)."""
         self.connections = db["connections"]
         self.apps = db["apps"]
         # A few documents per deployment; the bound only guards against a flood of ids.
-        self._connections: TtlCache[str, Connection] = TtlCache(cache_seconds, 10_000)
-        self._apps: TtlCache[str, App] = TtlCache(cache_seconds, 10_000)
-        self._app_connections: TtlCache[str, list[Connection]] = TtlCache(cache_seconds, 10_000)
+        self._connections: TTLCache[str, Connection] = TTLCache(10_000, cache_seconds, timer)
+        self._apps: TTLCache[str, App] = TTLCache(10_000, cache_seconds, timer)
+        self._app_connections: TTLCache[str, list[Connection]] = TTLCache(
+            10_000, cache_seconds, timer
+        )
 
     async def ensure_indexes(self) -> None:
         await self.apps.create_index("client_id", unique=True)
@@ -120,7 +131,7 @@ class Registry:
             if doc is None:
                 raise UnknownConnection()
             conn = _connection(doc)
-            self._connections.put(connection_id, conn)
+            self._connections[connection_id] = conn
         return conn
 
     async def app(self, client_id: str) -> App:
@@ -130,7 +141,7 @@ class Registry:
             if doc is None:
                 raise UnknownClient()
             app = App.model_validate(doc)
-            self._apps.put(client_id, app)
+            self._apps[client_id] = app
         return app
 
     async def connections_for_app(self, client_id: str, *, fresh: bool = False) -> list[Connection]:
@@ -139,7 +150,7 @@ class Registry:
         if cached is not None:
             return cached
         out = await self.all_connections({"apps": client_id})
-        self._app_connections.put(client_id, out)
+        self._app_connections[client_id] = out
         return out
 
     async def all_connections(self, query: dict[str, Any] | None = None) -> list[Connection]:

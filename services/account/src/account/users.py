@@ -10,17 +10,19 @@ account.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import ids, logging
 from shared.registry import Association, Connection, LoginMode
-from shared.ttlcache import TtlCache
 
 log = logging.get(__name__)
 
@@ -58,12 +60,19 @@ class UserStore:
         db: AsyncDatabase[dict[str, Any]],
         cache_seconds: float = 300.0,
         cache_entries: int = 100_000,
+        *,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`timer` measures the cache's expiry (tests pass a fake clock's `now`)."""
         self.users = db["users"]
         self.identities = db["identities"]
         # The expiry bounds how long an edit made directly in the database takes to show.
-        self._accounts: TtlCache[tuple[str, str], str] = TtlCache(cache_seconds, cache_entries)
-        self._profiles: TtlCache[str, dict[str, Any]] = TtlCache(cache_seconds, cache_entries)
+        self._accounts: TTLCache[tuple[str, str], str] = TTLCache(
+            cache_entries, cache_seconds, timer
+        )
+        self._profiles: TTLCache[str, dict[str, Any]] = TTLCache(
+            cache_entries, cache_seconds, timer
+        )
         self._login_times: dict[tuple[str, str], float] = {}
 
     async def ensure_indexes(self) -> None:
@@ -80,7 +89,7 @@ class UserStore:
         if user is None:
             user = await self.users.find_one({"_id": user_id})
             if user is not None:
-                self._profiles.put(user_id, user)
+                self._profiles[user_id] = user
         return user
 
     def _note_login(self, key: tuple[str, str], now: float) -> None:
@@ -126,7 +135,7 @@ class UserStore:
             return_document=ReturnDocument.AFTER,
         )
         if hit:
-            self._accounts.put((conn.id, who.openid), hit["user_id"])
+            self._accounts[conn.id, who.openid] = hit["user_id"]
             return Resolution(Outcome.SUCCEEDED, hit["user_id"])
         # 2. The same person (same unionid) is known through another connection.
         user_id: str | None = None
@@ -172,6 +181,6 @@ class UserStore:
                 "phone_verified": bool(who.phone),
             }
             await self.users.insert_one(user)
-            self._profiles.put(user_id, user)
-        self._accounts.put((conn.id, who.openid), user_id)
+            self._profiles[user_id] = user
+        self._accounts[conn.id, who.openid] = user_id
         return Resolution(Outcome.SUCCEEDED, user_id, created=created)
