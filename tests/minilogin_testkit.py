@@ -32,12 +32,12 @@ import scan_gateway.app
 from account.consumers import QUEUE
 from devstack.embedded import build_app
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
+from devstack.settings import StackSettings
 from shared.bus import Bus, open_bus
 from shared.clock import Clock
 from shared.keys import Keys
 from shared.redis import open_redis
 from shared.registry import Registry
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from wechat_sandbox.app import create_app as create_sandbox
 
@@ -66,7 +66,7 @@ def pkce() -> tuple[str, str]:
 @dataclass
 class Stack:
     kind: str
-    settings: Settings
+    settings: StackSettings  # one per service, as their own processes would have
     clock: Clock
     base: dict[str, str]
     notifiers: list[str]
@@ -80,7 +80,7 @@ class Stack:
 
     @property
     def public(self) -> str:
-        return self.settings.issuer
+        return self.settings.qr_issuer.issuer
 
     @property
     def redirect_uri(self) -> str:
@@ -88,11 +88,11 @@ class Stack:
 
     @property
     def tickets(self) -> TicketStore:
-        return TicketStore(self.redis, Keys(self.settings.namespace), self.clock)
+        return TicketStore(self.redis, Keys(self.settings.qr_issuer.namespace), self.clock)
 
     @property
     def db(self) -> Any:
-        return self.mongo[self.settings.mongo_db]
+        return self.mongo[self.settings.qr_issuer.mongo_db]
 
     def url(self, path: str) -> str:
         service = next(s for prefix, s in ROUTES.items() if path.startswith(prefix))
@@ -306,7 +306,7 @@ async def start_stack(
     ports = {name: sock.getsockname()[1] for name, sock in socks.items()}
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     real = kind == "real"
-    settings = Settings(
+    settings = StackSettings.of(
         redis_url=REAL_REDIS if real else f"memory://{namespace}",
         amqp_url=REAL_AMQP if real else f"memory://{namespace}",
         mongo_url=mongo_url,
@@ -321,16 +321,16 @@ async def start_stack(
     )
     servers = [await _serve(create_sandbox(clock=clock), socks["sandbox"])]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    await seed_demo(Registry(mongo[namespace]), settings.public_url, clock.now())
+    public_url = settings.qr_issuer.public_url
+    await seed_demo(Registry(mongo[namespace]), public_url, clock.now())
     if real:
-        factories = {
-            "qr-issuer": qr_issuer.app.create_app,
-            "scan-gateway": scan_gateway.app.create_app,
-            "account": account.app.create_app,
-            "notifier": notifier.app.create_app,
-            "notifier-2": notifier.app.create_app,
+        apps = {
+            "qr-issuer": qr_issuer.app.create_app(settings.qr_issuer, clock),
+            "scan-gateway": scan_gateway.app.create_app(settings.scan_gateway, clock),
+            "account": account.app.create_app(settings.account, clock),
+            "notifier": notifier.app.create_app(settings.notifier, clock),
+            "notifier-2": notifier.app.create_app(settings.notifier, clock),
         }
-        apps = {name: factory(settings, clock) for name, factory in factories.items()}
         for name, app in apps.items():
             servers.append(await _serve(app, socks[name]))
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
@@ -339,11 +339,11 @@ async def start_stack(
         app = build_app(settings, clock, sandbox_url=sandbox_url)
         servers.append(await _serve(app, socks["qr-issuer"]))
         apps = dict.fromkeys(("qr-issuer", "scan-gateway", "account", "notifier"), app)
-        one = settings.public_url
+        one = public_url
         base = dict.fromkeys(ports, one)
         notifiers = [one]
-    redis = open_redis(settings.redis_url)
-    bus = await open_bus(settings.amqp_url, namespace)
+    redis = open_redis(settings.notifier.redis_url.get_secret_value())
+    bus = await open_bus(settings.notifier.amqp_url.get_secret_value(), namespace)
     http = aiohttp.ClientSession()
     stack = Stack(
         kind, settings, clock, base, notifiers, sandbox_url, http, redis, bus, mongo, apps

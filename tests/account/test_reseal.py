@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from account.reseal import reseal
 from shared.crypto import SecretBox
 from shared.registry import Connection, Registry
-from shared.settings import Secret
 
 APP_SECRET = "00112233445566778899aabbccddeeff"
 
@@ -29,7 +29,7 @@ async def registry(mongo_url: str, namespace: str) -> AsyncIterator[Registry]:
 
 
 async def test_reseal_moves_every_app_secret_to_the_new_key(registry: Registry) -> None:
-    old, new = Secret(Fernet.generate_key().decode()), Secret(Fernet.generate_key().decode())
+    old, new = SecretStr(Fernet.generate_key().decode()), SecretStr(Fernet.generate_key().decode())
     await registry.save_connection(
         Connection(
             id="private-shop",

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
-from shared.settings import Settings
 
 CLAIMS = {"iss": "https://login.example", "sub": "u_1", "aud": "demo", "iat": 1, "exp": 2**40}
 
@@ -92,8 +92,9 @@ def test_a_file_that_is_not_an_rsa_key_stops_startup_with_the_setting_named(
 
 def test_published_key_files_are_read_as_a_comma_separated_list() -> None:
     env = {"ML_JWT_PUBLISHED_KEY_FILES": " /keys/next.pem, /keys/old.pem ,"}
-    assert Settings.from_env(env).jwt_published_key_files == ("/keys/next.pem", "/keys/old.pem")
-    assert Settings.from_env({}).jwt_published_key_files == ()
+    files = AccountSettings.from_env(env).jwt_published_key_files
+    assert files == ("/keys/next.pem", "/keys/old.pem")
+    assert AccountSettings.from_env({}).jwt_published_key_files == ()
 
 
 def test_access_tokens_under_the_previous_secret_key_verify_during_a_rotation() -> None:

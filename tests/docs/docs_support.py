@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shared.settings import Settings
+from devstack.settings import SERVICE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Service name (as in services/<name>, the Kubernetes Service and the compose service) ->
@@ -30,7 +30,7 @@ def normalise(path: str) -> str:
 
 def build_app(service: str) -> web.Application:
     module = __import__(f"{SERVICES[service]}.app", fromlist=["create_app"])
-    app: web.Application = module.create_app(Settings())
+    app: web.Application = module.create_app(SERVICE_SETTINGS[service]())
     return app
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from docs_support import ROOT, SERVICES
 
+from devstack.settings import SERVICE_SETTINGS
 from shared import settings as settings_module
 
 DEPLOY = ROOT / "deploy"
@@ -50,12 +51,13 @@ def sample(path: str) -> str:
 
 
 def settings_variables() -> set[str]:
-    """Every environment variable `Settings.from_env` reads, from its source."""
-    source = Path(settings_module.__file__).read_text(encoding="utf-8")
-    names = {f"ML_{n}" for n in re.findall(r'\bs\("([A-Z0-9_]+)"', source)}
-    names |= set(re.findall(r'env\.get\("([A-Z0-9_]+)"', source))
-    assert len(names) > 15  # the parse found them
-    return names
+    """Every environment variable a service reads, every name of it, from their settings."""
+    return {
+        name
+        for cls in SERVICE_SETTINGS.values()
+        for field in cls.model_fields
+        for name in settings_module.env_names(cls, field)
+    }
 
 
 # --- YAML ----------------------------------------------------------------------------

@@ -137,7 +137,7 @@ async def test_login_only_mode_lets_in_a_person_known_by_unionid(stack: Stack) -
         f"{stack.sandbox_url}/__sandbox/apps",
         json={
             "appid": SANDBOX_APPID,
-            "secret": stack.settings.wx_secret.get(),
+            "secret": stack.settings.scan_gateway.wx_secret.get_secret_value(),
             "open_platform_bound": True,
         },
     ) as r:
@@ -260,10 +260,10 @@ async def test_unsafe_redirect_uris_are_refused(stack: Stack, uri: str) -> None:
 async def test_ticket_creation_is_rate_limited_per_browser_ip(stack: Stack) -> None:
     browser = stack.browser()
     statuses = []
-    for _ in range(stack.settings.rate_tickets_per_ip + 1):
+    for _ in range(stack.settings.qr_issuer.rate_tickets_per_ip + 1):
         status, body, _ = await browser.create_ticket()
         statuses.append(status)
-    assert statuses[:-1] == [201] * stack.settings.rate_tickets_per_ip
+    assert statuses[:-1] == [201] * stack.settings.qr_issuer.rate_tickets_per_ip
     assert statuses[-1] == 429
     assert body["error"]["code"] == "rate_limited"
 

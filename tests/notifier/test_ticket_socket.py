@@ -89,7 +89,7 @@ async def test_a_plain_get_of_the_socket_url_is_a_json_error(
 
 async def test_a_stopping_notifier_closes_its_sockets_as_going_away(real_stack: Stack) -> None:
     """A replica being replaced tells its browsers to reconnect (to another replica)."""
-    app = notifier.app.create_app(real_stack.settings, real_stack.clock)
+    app = notifier.app.create_app(real_stack.settings.notifier, real_stack.clock)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from shared.crypto import SecretBox
-from shared.settings import DEV_SECRET_KEY, Secret, Settings
+from shared.settings import DEV_SECRET_KEY, SealingSettings
 
 
 def box() -> SecretBox:
-    return SecretBox(Secret(Fernet.generate_key().decode()))
+    return SecretBox(SecretStr(Fernet.generate_key().decode()))
 
 
 def test_sealed_secret_opens_to_the_plaintext() -> None:
@@ -26,7 +27,7 @@ def test_sealing_twice_gives_different_ciphertexts() -> None:
 
 
 def test_unicode_round_trips() -> None:
-    b = SecretBox(Secret(DEV_SECRET_KEY))
+    b = SecretBox(SecretStr(DEV_SECRET_KEY))
     assert b.open(b.seal("密钥 ✓")) == "密钥 ✓"
 
 
@@ -46,7 +47,7 @@ def test_tampered_or_garbage_ciphertext_refuses_to_open() -> None:
 
 
 def test_during_a_key_rotation_old_secrets_open_and_new_ones_use_the_new_key() -> None:
-    old, new = Secret(Fernet.generate_key().decode()), Secret(Fernet.generate_key().decode())
+    old, new = SecretStr(Fernet.generate_key().decode()), SecretStr(Fernet.generate_key().decode())
     sealed_before = SecretBox(old).seal("before")
     rotating = SecretBox(new, (old,))
     assert rotating.open(sealed_before) == "before"
@@ -59,6 +60,6 @@ def test_during_a_key_rotation_old_secrets_open_and_new_ones_use_the_new_key() -
 
 def test_previous_secret_keys_are_read_as_a_comma_separated_list() -> None:
     keys = [Fernet.generate_key().decode() for _ in range(2)]
-    settings = Settings.from_env({"ML_PREVIOUS_SECRET_KEYS": f"{keys[0]}, {keys[1]}"})
-    assert [k.get() for k in settings.previous_secret_keys] == keys
+    settings = SealingSettings.from_env({"ML_PREVIOUS_SECRET_KEYS": f"{keys[0]}, {keys[1]}"})
+    assert [k.get_secret_value() for k in settings.previous_secret_keys] == keys
     assert keys[0] not in repr(settings)  # secrets stay out of logs and tracebacks

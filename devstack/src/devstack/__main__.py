@@ -10,18 +10,22 @@ from pathlib import Path
 from aiohttp import web
 
 from devstack.embedded import build_app
+from devstack.settings import StackSettings
 from shared import logging
 from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
 from shared.runtime import run
-from shared.settings import Settings
+from shared.settings import InvalidSettings
 from wechat_sandbox.app import create_app as create_sandbox
 
 
-def embedded_settings() -> tuple[Settings, int, EmbeddedMongo | None]:
+def embedded_settings() -> tuple[StackSettings, int, EmbeddedMongo | None]:
     """The embedded default's settings; starts SecantusDB unless a MongoDB URL is given."""
-    port = int(os.environ.get("ML_PORT", "8000"))
-    sandbox_port = int(os.environ.get("ML_SANDBOX_PORT", str(port + 1)))
+    try:
+        port = int(os.environ.get("ML_PORT", "8000"))
+        sandbox_port = int(os.environ.get("ML_SANDBOX_PORT", str(port + 1)))
+    except ValueError as exc:
+        raise SystemExit(f"embedded: ML_PORT, ML_SANDBOX_PORT: {exc}") from None
     public = os.environ.get("ML_PUBLIC_URL", f"http://127.0.0.1:{port}")
     env = {
         "ML_REDIS_URL": "memory://embedded",
@@ -38,11 +42,18 @@ def embedded_settings() -> tuple[Settings, int, EmbeddedMongo | None]:
         data.mkdir(parents=True, exist_ok=True)
         mongo = EmbeddedMongo(str(data))
         env["ML_MONGO_URL"] = mongo.start()
-    return Settings.from_env(env), sandbox_port, mongo
+    try:
+        stack = StackSettings.from_env(env)
+    except InvalidSettings as exc:
+        if mongo is not None:
+            mongo.stop()
+        raise SystemExit(f"embedded: {exc}") from None
+    return stack, sandbox_port, mongo
 
 
 async def main() -> None:
-    settings, sandbox_port, mongo = embedded_settings()
+    stack, sandbox_port, mongo = embedded_settings()
+    settings = stack.qr_issuer  # the one origin and socket, as build_app serves them
     logging.configure("embedded", level=settings.log_level, json=settings.log_json)
     clock = SystemClock()
     runners = []
@@ -50,7 +61,7 @@ async def main() -> None:
         for app, port in (
             (create_sandbox(clock=clock), sandbox_port),
             (
-                build_app(settings, clock, sandbox_url=f"http://127.0.0.1:{sandbox_port}"),
+                build_app(stack, clock, sandbox_url=f"http://127.0.0.1:{sandbox_port}"),
                 settings.port,
             ),
         ):

@@ -12,20 +12,26 @@ import qr_issuer.app
 import scan_gateway.app
 from devstack import demo_site, phone
 from devstack.seed import seed_demo
+from devstack.settings import StackSettings
 from shared.clock import Clock
 from shared.registry import Registry
 from shared.runtime import MONGO, http_ctx
-from shared.settings import Settings
 from shared.web import middlewares
 
 
-def build_app(settings: Settings, clock: Clock, *, sandbox_url: str) -> web.Application:
+def build_app(stack: StackSettings, clock: Clock, *, sandbox_url: str) -> web.Application:
+    # The demo site and the phone simulator are served on qr-issuer's origin.
+    settings = stack.qr_issuer
     app = web.Application(
         middlewares=middlewares("embedded", max_in_flight=settings.max_in_flight),
         client_max_size=512 * 1024,
     )
-    for service in (qr_issuer.app, scan_gateway.app, account.app, notifier.app):
-        service.install(app, settings, clock)
+    # Each service gets its own settings, as in its own process. The first to open Redis,
+    # the bus and MongoDB opens them for all (the same URLs: one environment).
+    qr_issuer.app.install(app, stack.qr_issuer, clock)
+    scan_gateway.app.install(app, stack.scan_gateway, clock)
+    account.app.install(app, stack.account, clock)
+    notifier.app.install(app, stack.notifier, clock)
 
     async def devstack_ctx(app: web.Application) -> AsyncIterator[None]:
         await seed_demo(Registry(app[MONGO][settings.mongo_db]), settings.public_url, clock.now())

@@ -7,16 +7,18 @@ them again under the new key."""
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
 
-from shared.settings import Secret, Settings
+from shared.settings import SealingSettings
 
 
 class SecretBox:
-    def __init__(self, key: Secret, previous: tuple[Secret, ...] = ()) -> None:
-        self._fernet = MultiFernet([Fernet(k.get().encode()) for k in (key, *previous)])
+    def __init__(self, key: SecretStr, previous: tuple[SecretStr, ...] = ()) -> None:
+        keys = (key, *previous)
+        self._fernet = MultiFernet([Fernet(k.get_secret_value().encode()) for k in keys])
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SecretBox:
+    def from_settings(cls, settings: SealingSettings) -> SecretBox:
         return cls(settings.secret_key, settings.previous_secret_keys)
 
     def seal(self, plaintext: str) -> str:

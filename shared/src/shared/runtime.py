@@ -20,9 +20,10 @@ from shared import logging
 from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
 from shared.redis import open_redis
-from shared.settings import Settings
+from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
 
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
@@ -112,35 +113,47 @@ async def serve(
         await runner.cleanup()
 
 
-def infrastructure(
-    settings: Settings, *, mongo: bool = True, http: bool = False
-) -> list[CleanupCtx]:
-    """The shared resources a service opens first: Redis and the bus, MongoDB and an HTTP
-    client when it needs them."""
+def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[CleanupCtx]:
+    """The shared resources a service opens first: Redis and the bus, MongoDB when its
+    settings have it, and an HTTP client when it needs one."""
     ctxs = [
-        redis_ctx(settings.redis_url),
-        bus_ctx(settings.amqp_url, settings.namespace, settings.bus_queue_type),
+        redis_ctx(settings.redis_url.get_secret_value()),
+        bus_ctx(settings.amqp_url.get_secret_value(), settings.namespace, settings.bus_queue_type),
     ]
-    if mongo:
-        ctxs.append(mongo_ctx(settings.mongo_url))
+    if isinstance(settings, MongoSettings):
+        ctxs.append(mongo_ctx(settings.mongo_url.get_secret_value()))
     if http:
         ctxs.append(http_ctx())
     return ctxs
 
 
-def run_service(name: str, create_app: Callable[[Settings], web.Application]) -> None:
+def settings_or_exit(name: str, settings_cls: type[S]) -> S:
+    """`settings_cls` from the environment; a bad variable ends the program with a message
+    naming it (not a traceback)."""
+    try:
+        return settings_cls.from_env()
+    except InvalidSettings as exc:
+        raise SystemExit(f"{name}: {exc}") from None
+
+
+def run_service(
+    name: str, settings_cls: type[S], create_app: Callable[[S], web.Application]
+) -> None:
     """A service's `python -m` entry: environment -> settings -> logging -> serve.
 
     With ML_WORKERS > 1 it starts that many processes sharing the port (SO_REUSEPORT), so
     one service can use several cores; the kernel spreads connections between them."""
-    settings = Settings.from_env()
+    settings = settings_or_exit(name, settings_cls)
     if settings.workers <= 1:
-        _worker(name, create_app, reuse_port=False)
+        _worker(name, settings_cls, create_app, reuse_port=False)
         return
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(
-            target=_worker, args=(name, create_app), kwargs={"reuse_port": True}, name=f"{name}-{i}"
+            target=_worker,
+            args=(name, settings_cls, create_app),
+            kwargs={"reuse_port": True},
+            name=f"{name}-{i}",
         )
         for i in range(settings.workers)
     ]
@@ -159,9 +172,13 @@ def run_service(name: str, create_app: Callable[[Settings], web.Application]) ->
 
 
 def _worker(
-    name: str, create_app: Callable[[Settings], web.Application], *, reuse_port: bool
+    name: str,
+    settings_cls: type[S],
+    create_app: Callable[[S], web.Application],
+    *,
+    reuse_port: bool,
 ) -> None:
-    settings = Settings.from_env()
+    settings = settings_or_exit(name, settings_cls)
     logging.configure(name, level=settings.log_level, json=settings.log_json)
     run(serve(create_app(settings), settings.host, settings.port, reuse_port=reuse_port))
 

@@ -1,33 +1,38 @@
-"""Settings parsed once from the environment into a frozen value.
+"""Settings per service, parsed once from `ML_*` environment variables into frozen values.
 
-Every variable is documented in `deploy/minilogin.env.example`. The `memory://` URLs
-select the embedded default (in-memory bus, fakeredis) used by `make run`.
+Each service declares only what it uses (`qr_issuer.settings.QrIssuerSettings` and so on),
+built from the pieces here: `ServiceSettings` (what every service process needs: Redis, the
+bus, its socket, logging) and mixins for MongoDB, the public origin, the WeChat API, the
+sealing key and reverse proxies. Secrets are `SecretStr`, never shown in repr, str or logs;
+a service that does not declare one never reads it, and deploy/ gives it only its own.
+
+`SomeSettings(field=value)` takes the given values and the defaults, never the environment
+(tests and code that build settings stay deterministic); `SomeSettings.from_env()` reads the
+environment. Every variable is documented in `deploy/minilogin.env.example`. The `memory://`
+URLs select the embedded default (in-memory bus, fakeredis) used by `make run`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, Self, get_args
 
+from cryptography.fernet import Fernet
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import PydanticBaseSettingsSource as Source
 
-@dataclass(frozen=True)
-class Secret:
-    """A string that never shows up in repr, str or logs."""
-
-    _value: str = field(repr=False)
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
+PREFIX = "ML_"
 
 # Development-only defaults; `deploy/` production profiles must override them.
 DEV_SECRET_KEY = "bWluaWxvZ2luLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="
@@ -36,96 +41,228 @@ DEV_WX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 DEV_ADMIN_TOKEN = "dev-admin-token"
 
 
-@dataclass(frozen=True)
-class Settings:
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+class InvalidSettings(ValueError):
+    """The environment holds a value a service cannot start with; says which variable."""
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# Field metadata: the variable is a comma-separated list (not JSON, pydantic-settings'
+# reading of a tuple); the variable names a file that holds a secret (a private key).
+COMMA_SEPARATED = _Marker("COMMA_SEPARATED")
+SECRET_FILE = _Marker("SECRET_FILE")
+
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"", "0", "false", "no", "off"})
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YES | _NO:
+            return word in _YES
+        raise ValueError("expected 1, true, yes or on; or 0, false, no, off or empty")
+    return value
+
+
+# An on/off variable: empty means off, as an unset one does.
+Flag = Annotated[bool, BeforeValidator(_flag)]
+SecretList = Annotated[tuple[SecretStr, ...], COMMA_SEPARATED, BeforeValidator(_split_commas)]
+# A path to a file holding a secret, and a comma-separated list of such paths.
+SecretFile = Annotated[str, SECRET_FILE]
+SecretFiles = Annotated[
+    tuple[str, ...], COMMA_SEPARATED, SECRET_FILE, BeforeValidator(_split_commas)
+]
+
+# The environment `from_env` reads, for the duration of one construction.
+_ENV: ContextVar[Mapping[str, str] | None] = ContextVar("settings_env", default=None)
+
+
+class _Environment(EnvSettingsSource):
+    """The environment source over a given mapping (`os.environ` or a test's dict)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        # Matched without regard to case, as pydantic-settings does by default.
+        self.env_vars = {k.lower(): v for k, v in env.items()}
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        if COMMA_SEPARATED in field.metadata:
+            return value  # the field's own validator splits it
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="forbid", populate_by_name=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: Source,
+        env_settings: Source,
+        dotenv_settings: Source,
+        file_secret_settings: Source,
+    ) -> tuple[Source, ...]:
+        env = _ENV.get()
+        if env is None:
+            return (init_settings,)
+        return (init_settings, _Environment(settings_cls, env))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Settings from `env` (default: the process environment); `overrides` win over it.
+
+        Raises InvalidSettings naming each bad variable (never a secret's value)."""
+        token = _ENV.set(os.environ if env is None else env)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            # `from None`: pydantic's own message repeats the input, a secret's too.
+            raise InvalidSettings(_describe(cls, exc)) from None
+        finally:
+            _ENV.reset(token)
+
+
+def env_names(cls: type[BaseSettings], field: str) -> tuple[str, ...]:
+    """The variables a field is read from, the one deploy/ sets first."""
+    alias = cls.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    return (f"{PREFIX}{field.upper()}",)
+
+
+def variables(cls: type[BaseSettings]) -> dict[str, str]:
+    """Each variable a settings class reads (its first name) -> its field."""
+    return {env_names(cls, name)[0]: name for name in cls.model_fields}
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    def mentions(tp: object) -> bool:
+        return tp is SecretStr or any(mentions(arg) for arg in get_args(tp))
+
+    return SECRET_FILE in field.metadata or mentions(field.annotation)
+
+
+def secret_variables(cls: type[BaseSettings]) -> set[str]:
+    """The variables of a class that carry a secret or name a file holding one."""
+    return {
+        env_names(cls, name)[0] for name, field in cls.model_fields.items() if _is_secret(field)
+    }
+
+
+def _describe(cls: type[BaseSettings], exc: ValidationError) -> str:
+    def lines() -> Iterator[str]:
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            field = cls.model_fields.get(name)
+            if field is None:  # an unknown keyword, or a field reached by its alias
+                yield f"{name}: {err['msg'].removeprefix('Value error, ')}"
+                continue
+            var = env_names(cls, name)[0]
+            shown = "" if _is_secret(field) else f"={err['input']!r}"
+            yield f"{var}{shown}: {err['msg'].removeprefix('Value error, ')}"
+
+    return f"invalid {cls.__name__}:\n  " + "\n  ".join(lines())
+
+
+# --- What every service has ------------------------------------------------------------
+
+
+class ServiceSettings(_Settings):
+    """What every service process needs: Redis, the bus, its socket, its logging."""
+
+    # Connection URLs carry the servers' passwords.
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     # RabbitMQ work queues: "quorum" (replicated, for a broker cluster) or "classic" (one
     # broker node: no fsync before delivery, 0.3 to 3.4 ms faster per hop here).
-    bus_queue_type: str = "quorum"
-    mongo_url: str = "mongodb://127.0.0.1:27017"
-    mongo_db: str = "minilogin"
+    bus_queue_type: Literal["quorum", "classic"] = "quorum"
     # Namespace for Redis keys, the exchange and queues: lets tests and tenants share servers.
     namespace: str = "ml"
-    public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
     # Processes of this service sharing the port; scale pods first, this is for one big box.
     workers: int = 1
     # Requests one process works on at once before it answers 503 "overloaded" (0: no limit).
-    max_in_flight: int = 256
-    wx_api_base: str = "https://api.weixin.qq.com"
-    wx_appid: str = DEV_WX_APPID
-    wx_secret: Secret = Secret(DEV_WX_SECRET)
-    secret_key: Secret = Secret(DEV_SECRET_KEY)
-    # Keys sealed secrets may still be under during a rotation of secret_key (open only).
-    previous_secret_keys: tuple[Secret, ...] = ()
-    admin_token: Secret = Secret(DEV_ADMIN_TOKEN)
-    jwt_private_key_file: str = ""
-    # PEM files of keys the JWKS publishes without signing with them (key rotation).
-    jwt_published_key_files: tuple[str, ...] = ()
-    ticket_ttl: int = 120
-    ticket_retention: int = 300
-    trusted_proxy_hops: int = 0
-    # Rate limits, per minute: tickets and QR images per browser IP, scans per phone IP and
-    # per WeChat user. Raise them only for load tests.
-    rate_tickets_per_ip: int = 60
-    rate_qr_per_ip: int = 120
-    rate_scans_per_ip: int = 120
-    rate_scans_per_user: int = 30
-    cookie_secure: bool = False
+    max_in_flight: int = Field(256, ge=0)
     log_level: str = "INFO"
-    log_json: bool = True
-    # Shown on the hosted login page in development so a person can "scan" without a phone.
-    dev_phone_simulator_url: str = ""
+    log_json: Flag = True
+
+
+# --- Pieces some services have -----------------------------------------------------------
+
+
+class MongoSettings(_Settings):
+    """MongoDB: accounts, connections, apps. A service with these settings opens it."""
+
+    # `MONGO_URL` (the name MongoDB tooling uses) wins over `ML_MONGO_URL`.
+    mongo_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27017"),
+        validation_alias=AliasChoices("MONGO_URL", "ML_MONGO_URL"),
+    )
+    mongo_db: str = "minilogin"
+
+
+class PublicOriginSettings(_Settings):
+    """The one public origin: the OIDC issuer, QR links, logo URLs."""
+
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")
 
+
+class ProxySettings(_Settings):
+    """Reverse proxies in front that append the client's address to X-Forwarded-For."""
+
+    trusted_proxy_hops: int = Field(0, ge=0)
+
+
+class WeChatSettings(_Settings):
+    """The WeChat API and the platform's own mini program (connections without their own)."""
+
+    wx_api_base: str = "https://api.weixin.qq.com"
+    wx_appid: str = DEV_WX_APPID
+    wx_secret: SecretStr = SecretStr(DEV_WX_SECRET)
+
+
+class SealingSettings(_Settings):
+    """The Fernet key sealing connection AppSecrets at rest (and deriving access-token keys)."""
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Keys sealed secrets may still be under during a rotation of secret_key (open only).
+    previous_secret_keys: SecretList = ()
+
+    @field_validator("secret_key", "previous_secret_keys")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        env = os.environ if env is None else env
-
-        def s(name: str, default: str) -> str:
-            return env.get(f"ML_{name}", default)
-
-        d = cls()
-        values: dict[str, object] = {
-            "redis_url": s("REDIS_URL", d.redis_url),
-            "amqp_url": s("AMQP_URL", d.amqp_url),
-            "bus_queue_type": s("BUS_QUEUE_TYPE", d.bus_queue_type),
-            "mongo_url": env.get("MONGO_URL", s("MONGO_URL", d.mongo_url)),
-            "mongo_db": s("MONGO_DB", d.mongo_db),
-            "namespace": s("NAMESPACE", d.namespace),
-            "public_url": s("PUBLIC_URL", d.public_url),
-            "host": s("HOST", d.host),
-            "port": int(s("PORT", str(d.port))),
-            "workers": int(s("WORKERS", "1")),
-            "max_in_flight": int(s("MAX_IN_FLIGHT", str(d.max_in_flight))),
-            "wx_api_base": s("WX_API_BASE", d.wx_api_base),
-            "wx_appid": s("WX_APPID", d.wx_appid),
-            "wx_secret": Secret(s("WX_SECRET", d.wx_secret.get())),
-            "secret_key": Secret(s("SECRET_KEY", d.secret_key.get())),
-            "previous_secret_keys": tuple(
-                Secret(k.strip()) for k in s("PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
-            ),
-            "admin_token": Secret(s("ADMIN_TOKEN", d.admin_token.get())),
-            "jwt_private_key_file": s("JWT_PRIVATE_KEY_FILE", ""),
-            "jwt_published_key_files": tuple(
-                p.strip() for p in s("JWT_PUBLISHED_KEY_FILES", "").split(",") if p.strip()
-            ),
-            "ticket_ttl": int(s("TICKET_TTL", str(d.ticket_ttl))),
-            "ticket_retention": int(s("TICKET_RETENTION", str(d.ticket_retention))),
-            "trusted_proxy_hops": int(s("TRUSTED_PROXY_HOPS", "0")),
-            "rate_tickets_per_ip": int(s("RATE_TICKETS_PER_IP", str(d.rate_tickets_per_ip))),
-            "rate_qr_per_ip": int(s("RATE_QR_PER_IP", str(d.rate_qr_per_ip))),
-            "rate_scans_per_ip": int(s("RATE_SCANS_PER_IP", str(d.rate_scans_per_ip))),
-            "rate_scans_per_user": int(s("RATE_SCANS_PER_USER", str(d.rate_scans_per_user))),
-            "cookie_secure": s("COOKIE_SECURE", "") in ("1", "true", "yes"),
-            "log_level": s("LOG_LEVEL", d.log_level),
-            "log_json": s("LOG_JSON", "1") in ("1", "true", "yes"),
-            "dev_phone_simulator_url": s("DEV_PHONE_SIMULATOR_URL", ""),
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]  # values are typed per field above
+    def _fernet_keys(cls, value: SecretStr | tuple[SecretStr, ...]) -> object:
+        # A bad key fails here, at startup, naming the variable, not at the first seal.
+        for key in value if isinstance(value, tuple) else (value,):
+            try:
+                Fernet(key.get_secret_value().encode())
+            except ValueError:
+                raise ValueError(
+                    "not a Fernet key (32 url-safe base64-encoded bytes; "
+                    "deploy/minilogin.env.example shows how to generate one)"
+                ) from None
+        return value

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from shared.crypto import SecretBox
 from shared.registry import Connection
-from shared.settings import Settings
+from shared.settings import WeChatSettings
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class MiniProgram:
     secret: str = field(repr=False)
 
 
-def mini_program(conn: Connection, settings: Settings, box: SecretBox) -> MiniProgram:
+def mini_program(conn: Connection, settings: WeChatSettings, box: SecretBox) -> MiniProgram:
     if conn.private and conn.appid and conn.app_secret_sealed:
         return MiniProgram(conn.appid, box.open(conn.app_secret_sealed))
-    return MiniProgram(settings.wx_appid, settings.wx_secret.get())
+    return MiniProgram(settings.wx_appid, settings.wx_secret.get_secret_value())

@@ -43,7 +43,8 @@ def _admin(request: web.Request) -> Account:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthorized("Send the admin token as 'Authorization: Bearer <token>'.")
-    if not hmac.compare_digest(header[7:].encode(), acct.settings.admin_token.get().encode()):
+    token = acct.settings.admin_token.get_secret_value()
+    if not hmac.compare_digest(header[7:].encode(), token.encode()):
         raise Forbidden("The admin token is wrong.")
     return acct
 

@@ -10,6 +10,7 @@ from account import admin, oidc
 from account.codes import CodeStore
 from account.consumers import QUEUE, on_ticket_confirmed
 from account.context import ACCOUNT, Account
+from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.clock import Clock, SystemClock
@@ -26,12 +27,11 @@ from shared.runtime import (
     mongo_probe,
     redis_probe,
 )
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 
 
-def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+def install(app: web.Application, settings: AccountSettings, clock: Clock) -> None:
     async def account_ctx(app: web.Application) -> AsyncIterator[None]:
         keys = Keys(settings.namespace)
         db = app[MONGO][settings.mongo_db]
@@ -46,7 +46,8 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
                 settings.jwt_private_key_file, settings.jwt_published_key_files
             ),
             access_tokens=AccessTokenKey(
-                settings.secret_key.get(), tuple(k.get() for k in settings.previous_secret_keys)
+                settings.secret_key.get_secret_value(),
+                tuple(k.get_secret_value() for k in settings.previous_secret_keys),
             ),
             bus=app[BUS],
             box=SecretBox.from_settings(settings),
@@ -75,7 +76,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+def create_app(settings: AccountSettings, clock: Clock | None = None) -> web.Application:
     app = web.Application(
         middlewares=middlewares("account", max_in_flight=settings.max_in_flight),
         client_max_size=512 * 1024,

@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from account.codes import CodeStore
+from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
 from shared.registry import Registry
-from shared.settings import Settings
 from shared.tickets import TicketStore
 
 
 @dataclass
 class Account:
-    settings: Settings
+    settings: AccountSettings
     clock: Clock
     tickets: TicketStore
     registry: Registry

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+from account.settings import AccountSettings
 from shared.crypto import SecretBox
 from shared.mongo import open_mongo
 from shared.registry import Registry
-from shared.settings import Settings
+from shared.runtime import settings_or_exit
 
 
 async def reseal(registry: Registry, box: SecretBox) -> int:
@@ -23,8 +24,8 @@ async def reseal(registry: Registry, box: SecretBox) -> int:
     return count
 
 
-async def _main(settings: Settings) -> int:
-    client = open_mongo(settings.mongo_url)
+async def _main(settings: AccountSettings) -> int:
+    client = open_mongo(settings.mongo_url.get_secret_value())
     try:
         return await reseal(Registry(client[settings.mongo_db]), SecretBox.from_settings(settings))
     finally:
@@ -32,7 +33,7 @@ async def _main(settings: Settings) -> int:
 
 
 def main() -> None:
-    count = asyncio.run(_main(Settings.from_env()))
+    count = asyncio.run(_main(settings_or_exit("account.reseal", AccountSettings)))
     print(f"re-sealed {count} AppSecret(s) under the current ML_SECRET_KEY")  # noqa: T201
 
 

@@ -10,12 +10,12 @@ from notifier import routes
 from notifier.context import NOTIFIER, Notifier
 from notifier.expiry import ExpiryScheduler
 from notifier.hub import HEARTBEAT, Hub
+from notifier.settings import NotifierSettings
 from notifier.socket import GOING_AWAY
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
 from shared.keys import Keys
 from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 
@@ -29,7 +29,7 @@ async def _heartbeat(hub: Hub) -> None:
         hub.heartbeat()
 
 
-def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> None:
     async def notifier_ctx(app: web.Application) -> AsyncIterator[None]:
         n: Notifier
 
@@ -66,13 +66,13 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
         for sock in n.hub.sockets():
             sock.shut(GOING_AWAY, b"server shutting down")
 
-    app.cleanup_ctx.extend([*infrastructure(settings, mongo=False), notifier_ctx])
+    app.cleanup_ctx.extend([*infrastructure(settings), notifier_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app), bus_probe(app)]))
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+def create_app(settings: NotifierSettings, clock: Clock | None = None) -> web.Application:
     app = web.Application(
         middlewares=middlewares("notifier", max_in_flight=settings.max_in_flight),
         client_max_size=16 * 1024,

@@ -9,15 +9,15 @@ from aiohttp import web
 
 from notifier.expiry import ExpiryScheduler
 from notifier.hub import Hub
+from notifier.settings import NotifierSettings
 from shared.bus import Bus
 from shared.clock import Clock
-from shared.settings import Settings
 from shared.tickets import Ticket, TicketStore
 
 
 @dataclass
 class Notifier:
-    settings: Settings
+    settings: NotifierSettings
     clock: Clock
     tickets: TicketStore
     bus: Bus

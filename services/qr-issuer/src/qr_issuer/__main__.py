@@ -1,5 +1,6 @@
 from qr_issuer.app import create_app
+from qr_issuer.settings import QrIssuerSettings
 from shared.runtime import run_service
 
 if __name__ == "__main__":
-    run_service("qr-issuer", create_app)
+    run_service("qr-issuer", QrIssuerSettings, create_app)

@@ -8,6 +8,7 @@ from aiohttp import web
 from qr_issuer import pages, routes
 from qr_issuer.context import ISSUER, Issuer
 from qr_issuer.qr_render import QrRenderer
+from qr_issuer.settings import QrIssuerSettings
 from shared import ids
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
@@ -24,13 +25,12 @@ from shared.runtime import (
     mongo_probe,
     redis_probe,
 )
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 from shared.wechat.client import WeChatClient
 
 
-def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> None:
     """Add qr-issuer's routes and resources to `app` (its own, or the embedded one)."""
 
     async def issuer_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -67,7 +67,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+def create_app(settings: QrIssuerSettings, clock: Clock | None = None) -> web.Application:
     app = web.Application(
         middlewares=middlewares("qr-issuer", max_in_flight=settings.max_in_flight),
         client_max_size=64 * 1024,

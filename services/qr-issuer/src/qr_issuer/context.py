@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from qr_issuer.qr_render import QrRenderer
+from qr_issuer.settings import QrIssuerSettings
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
 from shared.ratelimit import RateLimiter
 from shared.registry import Registry
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.wechat.client import WeChatClient
 
 
 @dataclass
 class Issuer:
-    settings: Settings
+    settings: QrIssuerSettings
     clock: Clock
     tickets: TicketStore
     registry: Registry

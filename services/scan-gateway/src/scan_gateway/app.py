@@ -7,6 +7,7 @@ from aiohttp import web
 from scan_gateway import avatars, routes
 from scan_gateway.context import GATEWAY, Gateway
 from scan_gateway.sessions import SessionStore
+from scan_gateway.settings import ScanGatewaySettings
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.keys import Keys
@@ -22,13 +23,12 @@ from shared.runtime import (
     mongo_probe,
     redis_probe,
 )
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.web import health_routes, middlewares
 from shared.wechat.client import WeChatClient
 
 
-def install(app: web.Application, settings: Settings, clock: Clock) -> None:
+def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -> None:
     async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
         keys = Keys(settings.namespace)
         redis = app[REDIS]
@@ -56,7 +56,7 @@ def install(app: web.Application, settings: Settings, clock: Clock) -> None:
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+def create_app(settings: ScanGatewaySettings, clock: Clock | None = None) -> web.Application:
     app = web.Application(
         middlewares=middlewares("scan-gateway", max_in_flight=settings.max_in_flight),
         client_max_size=3 * 1024 * 1024,

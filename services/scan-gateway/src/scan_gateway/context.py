@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from scan_gateway.sessions import SessionStore
+from scan_gateway.settings import ScanGatewaySettings
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
 from shared.ratelimit import RateLimiter
 from shared.registry import Registry
-from shared.settings import Settings
 from shared.tickets import TicketStore
 from shared.wechat.client import WeChatClient
 
 
 @dataclass
 class Gateway:
-    settings: Settings
+    settings: ScanGatewaySettings
     clock: Clock
     tickets: TicketStore
     sessions: SessionStore
