@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
+import structlog
 from wechat_testkit import APPID, SECRET, Sandbox
 
 from shared.clock import FakeClock
-from shared.wechat import WeChatAuthFailed, WeChatClient
+from shared.wechat import WeChatAuthFailed, WeChatClient, WeChatUnavailable
 
 TOKEN = "/cgi-bin/token"
 
@@ -144,3 +145,50 @@ async def test_stable_token_mode_uses_the_stable_endpoint(
     assert sandbox.calls("/cgi-bin/stable_token") == 1
     assert sandbox.calls(TOKEN) == 0
     assert await make_client(stable_token=True).access_token(APPID, SECRET) == token
+
+
+async def _crashed_refresher(redis: aioredis.Redis, wechat: WeChatClient, ttl: float) -> None:
+    """A replica that took the refresh lock and died before releasing it."""
+    assert await redis.lock(f"{wechat.token_key(APPID)}:lock", timeout=ttl).acquire()
+
+
+async def test_a_crashed_refreshers_lock_expires_and_another_replica_takes_over(
+    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis
+) -> None:
+    await _crashed_refresher(redis, wechat, ttl=0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await wechat.access_token(APPID, SECRET)
+    assert loop.time() - started >= 0.25  # it waited for the lock rather than ignoring it
+    assert sandbox.calls(TOKEN) == 1
+
+
+async def test_without_a_token_a_replica_waits_for_the_lock_only_so_long(
+    sandbox: Sandbox, make_client: Callable[..., WeChatClient], redis: aioredis.Redis
+) -> None:
+    wechat = make_client(lock_wait=0.1)
+    await _crashed_refresher(redis, wechat, ttl=30)
+    with pytest.raises(WeChatUnavailable):
+        await wechat.access_token(APPID, SECRET)
+    assert sandbox.calls(TOKEN) == 0
+
+
+async def test_a_due_token_is_used_while_another_replica_holds_the_lock(
+    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis, clock: FakeClock
+) -> None:
+    first = await wechat.access_token(APPID, SECRET)
+    clock.advance(7200 - 300)  # due for refresh, valid for five more minutes
+    await _crashed_refresher(redis, wechat, ttl=30)
+    assert await wechat.access_token(APPID, SECRET) == first
+    assert sandbox.calls(TOKEN) == 1
+
+
+async def test_a_fetch_that_outlives_its_lock_still_returns_the_token(
+    sandbox: Sandbox, make_client: Callable[..., WeChatClient]
+) -> None:
+    wechat = make_client(lock_ttl=0.05)
+    await sandbox.fault(latency_ms=200, path=TOKEN)
+    with structlog.testing.capture_logs() as logs:
+        token = await wechat.access_token(APPID, SECRET)
+    assert await make_client().access_token(APPID, SECRET) == token
+    assert "wechat_token_lock_expired" in [e["event"] for e in logs]

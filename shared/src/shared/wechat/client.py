@@ -1,9 +1,9 @@
 """Async client for the WeChat mini program server API (api.weixin.qq.com or the sandbox).
 
 One instance per process, sharing the service's aiohttp session and Redis. The access
-token is cached in Redis per appid; across all replicas only the holder of a short Redis
-lock fetches a new one (every fetch supersedes the previous token), the others wait for
-the new value or keep using the old one while it is still valid.
+token is cached in Redis per appid; across all replicas only the holder of redis-py's
+Redis lock fetches a new one (every fetch supersedes the previous token), the others wait
+for the lock and read the new value, or keep using the old one while it is still valid.
 
 Secrets (AppSecret, session_key, access_token, js_code, phone codes) are passed in as
 arguments and never logged: log lines carry the API path, appid, errcode and timing only.
@@ -19,8 +19,8 @@ from typing import Any, Final, cast
 
 import aiohttp
 import redis.asyncio as aioredis
+from redis.exceptions import LockNotOwnedError
 
-from shared import ids
 from shared import logging as shared_logging
 from shared.clock import Clock
 from shared.wechat.crypto import checksession_signature
@@ -41,11 +41,7 @@ log = shared_logging.get(__name__)
 PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC: Final = b"\xff\xd8\xff"
 
-# Compare-and-delete, so a replica only ever removes what it put there itself.
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+# Compare-and-delete, so a replica never drops a token another one has just stored.
 _DROP_TOKEN = """
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -127,12 +123,19 @@ class WeChatClient:
         max_attempts: int = 3,
         retry_base_delay: float = 0.2,
         refresh_margin: float = 300.0,
-        lock_ttl: float = 10.0,
-        lock_wait: float = 15.0,
+        lock_ttl: float | None = None,
+        lock_wait: float | None = None,
         poll_interval: float = 0.02,
         stable_token: bool = False,
     ) -> None:
-        """`redis` must decode responses. `stable_token` switches to POST /cgi-bin/stable_token."""
+        """`redis` must decode responses. `stable_token` switches to POST /cgi-bin/stable_token.
+
+        The refresh lock lives `lock_ttl` seconds unless released: by default as long as a
+        token fetch with all its retries can take, so a slow refresher keeps it to the end,
+        and a crashed one frees it soon after. Without a valid token a replica waits up to
+        `lock_wait` for the lock (by default one lock life and a second, so it outlasts a
+        crashed holder), checking every `poll_interval` seconds.
+        """
         self._http = http
         self._redis = redis
         self._base_url = base_url.rstrip("/")
@@ -142,13 +145,15 @@ class WeChatClient:
         self._max_attempts = max(1, max_attempts)
         self._retry_base_delay = retry_base_delay
         self._refresh_margin = refresh_margin
-        self._lock_ttl_ms = int(lock_ttl * 1000)
-        self._lock_wait = lock_wait
+        backoffs = retry_base_delay * (2 ** (self._max_attempts - 1) - 1)
+        self._lock_ttl = (
+            lock_ttl if lock_ttl is not None else timeout * self._max_attempts + backoffs + 1.0
+        )
+        self._lock_wait = lock_wait if lock_wait is not None else self._lock_ttl + 1.0
         self._poll_interval = poll_interval
         self._stable_token = stable_token
         # Coroutines of this process queue here, so only one of them talks to the Redis lock.
         self._local_locks: dict[str, asyncio.Lock] = {}
-        self._release_lock = redis.register_script(_RELEASE_LOCK)
         self._drop_token = redis.register_script(_DROP_TOKEN)
 
     # -- login -----------------------------------------------------------------------------
@@ -287,31 +292,37 @@ class WeChatClient:
             await self._drop_token(keys=[key], args=[token])
 
     async def _refresh_or_wait(self, appid: str, secret: str) -> str:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._lock_wait
-        lock_key = f"{self.token_key(appid)}:lock"
-        while True:
+        cached = await self._cached_token(appid)
+        if cached is not None and self._clock.now() < cached.refresh_at:
+            return cached.token  # a coroutine ahead of us in the queue refreshed it
+        # The Lock's waits run on the event loop's time, not the injected clock: they wait
+        # for another process and for Redis's own expiry, which no fake clock can move.
+        lock = self._redis.lock(
+            f"{self.token_key(appid)}:lock",
+            timeout=self._lock_ttl,
+            sleep=self._poll_interval,
+            blocking_timeout=self._lock_wait,
+            thread_local=False,  # one Lock object per refresh, used by one coroutine
+        )
+        if cached is not None and self._clock.now() < cached.expires_at:
+            # Due but still valid: refresh only if nobody else is; else keep the old one.
+            if not await lock.acquire(blocking=False):
+                return cached.token
+        elif not await lock.acquire():
+            log.warning("wechat_token_wait_timeout", appid=appid)
+            raise WeChatUnavailable("Timed out waiting for the access token refresh.")
+        try:
+            # The previous holder may have stored a new token while we waited.
             cached = await self._cached_token(appid)
-            now = self._clock.now()
-            if cached is not None and now < cached.refresh_at:
+            if cached is not None and self._clock.now() < cached.refresh_at:
                 return cached.token
-            owner = ids.random_base62(16)
-            if await self._redis.set(lock_key, owner, nx=True, px=self._lock_ttl_ms):
-                try:
-                    # Another replica may have stored a new token between our read and the lock.
-                    cached = await self._cached_token(appid)
-                    if cached is not None and self._clock.now() < cached.refresh_at:
-                        return cached.token
-                    return await self._fetch_and_store(appid, secret)
-                finally:
-                    await self._release_lock(keys=[lock_key], args=[owner])
-            if cached is not None and now < cached.expires_at:
-                # Someone else is refreshing; the old token stays valid meanwhile.
-                return cached.token
-            if loop.time() >= deadline:
-                log.warning("wechat_token_wait_timeout", appid=appid)
-                raise WeChatUnavailable("Timed out waiting for the access token refresh.")
-            await asyncio.sleep(self._poll_interval)
+            return await self._fetch_and_store(appid, secret)
+        finally:
+            try:
+                await lock.release()
+            except LockNotOwnedError:
+                # The fetch outlived the lock: another replica may have fetched as well.
+                log.warning("wechat_token_lock_expired", appid=appid)
 
     async def _cached_token(self, appid: str) -> _CachedToken | None:
         # The client decodes responses (a constructor requirement), so keys and values are str.
