@@ -5,9 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from qr_issuer import pages, routes
+from qr_issuer import pages, qr_png, routes
 from qr_issuer.context import ISSUER, Issuer
-from qr_issuer.qr_render import QrRenderer
 from qr_issuer.settings import QrIssuerSettings
 from shared import ids
 from shared.clock import Clock, SystemClock
@@ -37,12 +36,9 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
         keys = Keys(settings.namespace)
         redis = app[REDIS]
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qr-render")
-        renderer = QrRenderer()
         # Every ticket URL has this length: build its templates now (~0.1 s), not in a
         # request. A connection's logo gets its own on the first ticket that shows it.
-        renderer.render_png(
-            routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH), None
-        )
+        qr_png.render_png(routes.ticket_url(settings.public_url, "0" * ids.TICKET_ID_LENGTH), None)
         app[ISSUER] = Issuer(
             settings=settings,
             clock=clock,
@@ -51,7 +47,6 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
-            renderer=renderer,
             box=SecretBox.from_settings(settings),
             executor=executor,
         )

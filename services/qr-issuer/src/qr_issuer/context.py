@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from qr_issuer.qr_render import QrRenderer
 from qr_issuer.settings import QrIssuerSettings
 from shared.bus import Bus
 from shared.clock import Clock
@@ -27,7 +26,6 @@ class Issuer:
     limiter: RateLimiter
     bus: Bus
     wechat: WeChatClient
-    renderer: QrRenderer
     box: SecretBox
     executor: ThreadPoolExecutor
 
