@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from notifier import routes
+from notifier import aiohttp_takeover, routes
 from notifier.context import NOTIFIER, Notifier
 from notifier.expiry import ExpiryScheduler
 from notifier.hub import HEARTBEAT, Hub
 from notifier.settings import NotifierSettings
-from notifier.socket import GOING_AWAY
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
 from shared.keys import Keys
@@ -63,9 +62,18 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for sock in n.hub.sockets():
-            sock.shut(GOING_AWAY, b"server shutting down")
 
+    async def going_away(app: web.Application) -> None:
+        # Browsers are told to reconnect (to another replica) as the server shuts down; its
+        # shutdown then waits for their closes, within the runner's shutdown_timeout: for
+        # taken-over sockets through notifier.aiohttp_takeover.Fence, for aiohttp's own
+        # through their request handlers.
+        for sock in app[NOTIFIER].hub.sockets():
+            sock.going_away()
+
+    if settings.notifier_sockets == "lean":
+        aiohttp_takeover.check_supported()
+    app.on_shutdown.append(going_away)
     app.cleanup_ctx.extend([*infrastructure(settings), notifier_ctx])
 
     app.router.add_routes(routes.routes)

@@ -28,6 +28,11 @@ class Notifier:
     # process that wants one per browser); a single Redis gains nothing from more.
     reads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
 
+    @property
+    def lean_sockets(self) -> bool:
+        """Browsers' sockets leave aiohttp after the handshake (notifier.socket)."""
+        return self.settings.notifier_sockets == "lean"
+
     async def ticket(self, ticket_id: str) -> Ticket | None:
         async with self.reads:
             return await self.tickets.get(ticket_id)

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-
-from notifier.socket import TicketSocket
+from typing import Any, Protocol
 
 # How often the shared heartbeat pings every socket; a browser silent for a whole beat
 # after a ping is dropped. It finds dead peers and keeps idle proxies from cutting the line.
 HEARTBEAT = 45.0
+
+
+class BrowserSocket(Protocol):
+    """A waiting browser's socket: `notifier.socket.BrowserSocket` (ML_NOTIFIER_SOCKETS=lean)
+    or `notifier.plain_socket.PlainSocket` (aiohttp)."""
+
+    @property
+    def ticket_id(self) -> str: ...
+
+    def push(self, message: dict[str, Any]) -> bool:
+        """Send unless this or a newer version was already sent; True if sent."""
+
+    def close(self, code: int = ..., reason: bytes = ...) -> None:
+        """Start the closing handshake."""
+
+    def going_away(self) -> None:
+        """Close because this process is stopping (1001: the browser reconnects elsewhere)."""
+
+    def heartbeat(self) -> None:
+        """Drop the browser if it was silent since the last beat, else ping it."""
 
 
 class Join:
@@ -24,7 +43,7 @@ class Join:
 class Hub:
     def __init__(self) -> None:
         # Almost every ticket has exactly one browser: the socket itself, not a set of one.
-        self._subs: dict[str, TicketSocket | set[TicketSocket]] = {}
+        self._subs: dict[str, BrowserSocket | set[BrowserSocket]] = {}
         self._joining: dict[str, list[Join]] = {}
 
     @contextlib.contextmanager
@@ -39,14 +58,14 @@ class Hub:
             if not joins:
                 del self._joining[ticket_id]
 
-    def event(self, ticket_id: str) -> list[TicketSocket]:
+    def event(self, ticket_id: str) -> list[BrowserSocket]:
         """An event for `ticket_id` came in: the sockets to tell (browsers still joining
         note it and read the ticket again)."""
         for join in self._joining.get(ticket_id, ()):
             join.changed = True
         return self.get(ticket_id)
 
-    def add(self, sock: TicketSocket) -> None:
+    def add(self, sock: BrowserSocket) -> None:
         held = self._subs.get(sock.ticket_id)
         if held is None:
             self._subs[sock.ticket_id] = sock
@@ -55,7 +74,7 @@ class Hub:
         elif held is not sock:
             self._subs[sock.ticket_id] = {held, sock}
 
-    def remove(self, sock: TicketSocket) -> bool:
+    def remove(self, sock: BrowserSocket) -> bool:
         """Forget `sock`; True if no browser here waits on its ticket any more."""
         held = self._subs.get(sock.ticket_id)
         if isinstance(held, set):
@@ -68,14 +87,14 @@ class Hub:
             del self._subs[sock.ticket_id]
         return sock.ticket_id not in self._subs
 
-    def get(self, ticket_id: str) -> list[TicketSocket]:
+    def get(self, ticket_id: str) -> list[BrowserSocket]:
         held = self._subs.get(ticket_id)
         if held is None:
             return []
         return list(held) if isinstance(held, set) else [held]
 
-    def sockets(self) -> list[TicketSocket]:
-        out: list[TicketSocket] = []
+    def sockets(self) -> list[BrowserSocket]:
+        out: list[BrowserSocket] = []
         for held in self._subs.values():
             if isinstance(held, set):
                 out.extend(held)

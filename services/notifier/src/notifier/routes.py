@@ -5,28 +5,30 @@ from __future__ import annotations
 from aiohttp import web
 
 from notifier.context import NOTIFIER, Notifier
-from notifier.socket import TicketSocket
-from shared import ids, logging
+from notifier.hub import BrowserSocket
+from notifier.plain_socket import PlainSocket
+from notifier.socket import TicketSocket, accept_key
+from shared import ids, logs
 from shared.binding import check_binding
 from shared.events import LoginFailed, TicketExpired, new_event
 from shared.tickets import IllegalTransition, Ticket, TicketNotFound, TicketStatus
 from shared.tickets.model import TERMINAL
 from shared.tickets.view import status_message
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 routes = web.RouteTableDef()
 # How long after its lifetime a confirmed ticket may still be finishing.
 STUCK_GRACE = 15.0
 
 
-async def publish_status(n: Notifier, ticket_id: str, socks: list[TicketSocket]) -> None:
+async def publish_status(n: Notifier, ticket_id: str, socks: list[BrowserSocket]) -> None:
     """Read the ticket as it is now and push it to `socks`; close them when it is final."""
     ticket = await n.ticket(ticket_id)
     if ticket is not None:
         push_status(n, ticket, socks)
 
 
-def push_status(n: Notifier, ticket: Ticket, socks: list[TicketSocket]) -> None:
+def push_status(n: Notifier, ticket: Ticket, socks: list[BrowserSocket]) -> None:
     msg = status_message(ticket, n.clock.now())
     final = TicketStatus(msg["status"]) in TERMINAL
     for sock in socks:
@@ -96,10 +98,13 @@ async def ticket_socket(request: web.Request) -> web.StreamResponse:
     n = request.app[NOTIFIER]
     ticket_id = request.match_info["ticket"]
 
-    def gone(sock: TicketSocket) -> None:
+    def gone(sock: BrowserSocket) -> None:
         if n.hub.remove(sock):
             n.expiries.forget(ticket_id)
 
+    lean: TicketSocket | None = None
+    plain: PlainSocket | None = None
+    sock: BrowserSocket
     # An event for this ticket that arrives before the socket is subscribed would be
     # missed; `joining` notes one, and then the ticket is read again after subscribing.
     with n.hub.joining(ticket_id) as join:
@@ -107,15 +112,25 @@ async def ticket_socket(request: web.Request) -> web.StreamResponse:
         if ticket is None:
             raise TicketNotFound()
         check_binding(request, ticket)
-        # From here the socket lives outside aiohttp (see notifier.socket); the request,
-        # its headers and this handler are released once the first status is sent.
-        sock = TicketSocket.take_over(request, ticket_id, gone)
+        accept_key(request)  # the same 400 on either path for a request that is no upgrade
+        if n.lean_sockets:
+            # From here the socket lives outside aiohttp (see notifier.socket); the request,
+            # its headers and this handler are released once the first status is sent.
+            sock = lean = TicketSocket.take_over(request, ticket_id, gone)
+        else:
+            sock = plain = await PlainSocket.open(request, ticket_id, gone)
         n.hub.add(sock)
     n.expiries.watch(ticket_id, ticket.expires_at)
     log.debug("browser_subscribed", trace_id=ticket.trace_id, ticket_id=ticket_id)
-    if join.changed:
-        await publish_status(n, ticket_id, [sock])  # the version check drops a duplicate
-    else:
-        push_status(n, ticket, [sock])
-    # aiohttp no longer holds the connection: this response is never written.
-    return web.Response(status=101)
+    try:
+        if join.changed:
+            await publish_status(n, ticket_id, [sock])  # the version check drops a duplicate
+        else:
+            push_status(n, ticket, [sock])
+    finally:
+        if lean is not None:
+            lean.listen()
+        if plain is not None:
+            await plain.serve()  # until the socket closes, as a taken-over socket lives on
+    # With the lean socket aiohttp no longer holds the connection: this is never written.
+    return plain.response if plain is not None else web.Response(status=101)

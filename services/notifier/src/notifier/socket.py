@@ -1,10 +1,12 @@
 """The waiting browser's WebSocket after the handshake: a small protocol of its own.
 
 aiohttp checks the request (ticket, binding cookie, error JSON); then the connection leaves
-it. Held by aiohttp, an idle socket kept its request, headers, parser, handler task and the
-middleware frames alive: about 20 KiB each. This object is all that an idle browser costs
-here besides the kernel's socket; the server only ever sends small text frames and reads
-"ping", pings, pongs and the close.
+it (`notifier.aiohttp_takeover`, ML_NOTIFIER_SOCKETS=lean). Held by aiohttp, an idle socket
+kept its request, headers, parser, handler task and the middleware frames alive: about
+20 KiB each. This object is all that an idle browser costs here besides the kernel's socket;
+the server only ever sends small text frames and reads "ping", pings, pongs and the close.
+The reader follows RFC 6455 for everything a client may send (fragments, control frames,
+UTF-8 text, close codes), so it fails a broken client the way aiohttp's own reader does.
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ from typing import Any
 
 from aiohttp import web
 
+from notifier import aiohttp_takeover
+
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-MAX_FRAME = 1024  # a browser sends "ping" and little else
+_OPCODES = frozenset({CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG})
+MAX_MESSAGE = 1024  # bytes in a message, fragments joined: a browser sends "ping" and little else
 CLOSE_TIMEOUT = 10.0  # how long a close we started waits for the browser's close frame
 # Close codes (RFC 6455 section 7.4.1).
-NORMAL, GOING_AWAY, PROTOCOL_ERROR, TOO_BIG = 1000, 1001, 1002, 1009
+NORMAL, GOING_AWAY, PROTOCOL_ERROR, INVALID_TEXT, TOO_BIG = 1000, 1001, 1002, 1007, 1009
+# Codes a peer may send in its close frame: RFC 6455's and IANA's, and the 3000-4999 range
+# for libraries and applications (1004-1006 and 1015 must never be sent).
+_VALID_CLOSE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
 
 
 def accept_key(request: web.Request) -> str:
@@ -69,12 +77,15 @@ def _unmask(mask: bytes, data: bytes) -> bytes:
     return (int.from_bytes(data, "big") ^ key).to_bytes(n, "big")
 
 
-class TicketSocket(asyncio.Protocol):
+class TicketSocket(aiohttp_takeover.Detached):
     """One browser waiting on `ticket_id`; `last_version` is the newest status it was sent."""
 
     __slots__ = (
         "_buf",
         "_closing",
+        "_fence",
+        "_listening",
+        "_message",
         "_on_gone",
         "_silent",
         "last_version",
@@ -87,7 +98,12 @@ class TicketSocket(asyncio.Protocol):
         self.last_version = 0
         self.transport: asyncio.Transport | None = None
         self._on_gone: Callable[[TicketSocket], None] | None = on_gone
+        self._fence: aiohttp_takeover.Fence | None = None
         self._buf = b""  # an incomplete frame; empty between frames, as almost always
+        self._listening = False  # frames are only read once the first status is sent
+        # A fragmented message so far, (opcode, payload); None between messages, as always
+        # from a browser, which sends "ping" in one frame.
+        self._message: tuple[int, bytes] | None = None
         self._silent = False  # pinged by the heartbeat and nothing heard since
         self._closing = False
 
@@ -95,26 +111,22 @@ class TicketSocket(asyncio.Protocol):
     def take_over(
         cls, request: web.Request, ticket_id: str, on_gone: Callable[[TicketSocket], None]
     ) -> TicketSocket:
-        """Answer the upgrade and move the connection from aiohttp to a new socket.
-
-        aiohttp is told the connection is gone (for it, it is) after its transport is taken
-        away, so it lets go of its request and handler without closing the connection; the
-        response the handler then returns is dropped as a client disconnect."""
+        """Answer the upgrade and move the connection from aiohttp to a new socket."""
         accept = accept_key(request)
-        protocol = request.protocol
-        transport = protocol.transport
-        if transport is None or transport.is_closing():
-            raise ConnectionResetError("the browser left during the handshake")
         sock = cls(ticket_id, on_gone)
-        transport.set_protocol(sock)
-        protocol.transport = None
-        protocol.connection_lost(None)
-        sock.transport = transport
-        transport.write(
+        sock._fence = aiohttp_takeover.take_over(
+            request,
+            sock,
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
+            b"Sec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n",
         )
         return sock
+
+    def listen(self) -> None:
+        """Answer the browser's frames from now on, first those that came since the
+        handshake: after the first status, as with aiohttp's own WebSocketResponse."""
+        self._listening = True
+        self.data_received(b"")
 
     @property
     def closed(self) -> bool:
@@ -142,40 +154,62 @@ class TicketSocket(asyncio.Protocol):
         # Rare (a socket's last moment), so a timer each is fine here.
         asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
 
-    def shut(self, code: int, reason: bytes) -> None:
-        """Close now without waiting for the browser's answer (the process is stopping)."""
-        if not self.closed:
-            self._send(CLOSE, _close_payload(code, reason))
-        if self.transport is not None:
-            self.transport.close()
-
     def heartbeat(self) -> None:
         """One beat of the shared heartbeat: drop a peer silent since the last, ping the rest."""
         if self.closed:
             return
         if self._silent:
-            assert self.transport is not None
-            self.transport.abort()  # dead peer: nothing to flush to it
+            self.abort()  # dead peer: nothing to flush to it
             return
         self._silent = True
         self._send(PING, b"")
 
+    # aiohttp_takeover.Detached: the server's graceful shutdown
+
+    def going_away(self) -> None:
+        self.close(GOING_AWAY, b"server shutting down")
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
     def _send(self, opcode: int, payload: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_frame(opcode, payload))
+        transport = self.transport
+        # Nothing follows a close frame (RFC 6455 section 5.5.1).
+        if transport is not None and not self._closing and not transport.is_closing():
+            transport.write(_frame(opcode, payload))
+
+    def _fail(self, code: int) -> int:
+        """Fail the connection (RFC 6455 section 7.1.7): say why, then close at once."""
+        self._send(CLOSE, _close_payload(code, b""))
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+        return 0
 
     # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self._silent = False
         buf = self._buf + data if self._buf else data
-        transport = self.transport
-        while buf and transport is not None and not transport.is_closing():
+        if not self._listening:
+            self._buf = buf
+            return
+        while buf and not self._done:
             used = self._frame_received(buf)
             if used == 0:
                 break
             buf = buf[used:]
-        self._buf = buf if transport is not None and not transport.is_closing() else b""
+        self._buf = b"" if self._done else buf
+
+    @property
+    def _done(self) -> bool:
+        """Nothing more is read: the connection is closing, from our side or the peer's."""
+        return self.transport is None or self.transport.is_closing()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -183,6 +217,10 @@ class TicketSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self._buf = b""
+        self._message = None
+        fence, self._fence = self._fence, None
+        if fence is not None:
+            fence.release(self)
         on_gone, self._on_gone = self._on_gone, None
         if on_gone is not None:
             on_gone(self)
@@ -204,32 +242,70 @@ class TicketSocket(asyncio.Protocol):
                 return 0
             (length,) = struct.unpack_from("!Q", buf, 2)
             pos = 10
-        if b0 & 0x70 or not b1 & 0x80 or (opcode >= CLOSE and (not fin or length > 125)):
-            return self._fail(PROTOCOL_ERROR)  # reserved bits, unmasked, or bad control frame
-        if length > MAX_FRAME:
+        # Reserved bits (no extension is negotiated), an unmasked client frame, an unknown
+        # opcode; a control frame fragmented or over 125 bytes; a continuation of no message,
+        # or a new message in the middle of a fragmented one (section 5).
+        partial = self._message
+        if b0 & 0x70 or not b1 & 0x80 or opcode not in _OPCODES:
+            return self._fail(PROTOCOL_ERROR)
+        if opcode >= CLOSE:
+            if not fin or length > 125:
+                return self._fail(PROTOCOL_ERROR)
+        elif (opcode == CONTINUATION) is (partial is None):
+            return self._fail(PROTOCOL_ERROR)
+        elif length + (len(partial[1]) if partial is not None else 0) > MAX_MESSAGE:
             return self._fail(TOO_BIG)
         end = pos + 4 + length
         if len(buf) < end:
             return 0
         payload = _unmask(buf[pos : pos + 4], buf[pos + 4 : end])
-        if opcode == TEXT and fin and payload == b"ping":
+        if opcode >= CLOSE:
+            self._control_received(opcode, payload)
+        elif not fin:
+            self._message = (partial[0], partial[1] + payload) if partial else (opcode, payload)
+        else:
+            if partial is not None:
+                opcode, payload = partial[0], partial[1] + payload
+                self._message = None
+            self._message_received(opcode, payload)
+        return end
+
+    def _message_received(self, opcode: int, payload: bytes) -> None:
+        if opcode != TEXT:
+            return  # binary carries nothing the server acts on
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError:
+            self._fail(INVALID_TEXT)
+            return
+        if text == "ping":
             self.send_text("pong")
-        elif opcode == PING:
+        # Other text carries nothing the server acts on.
+
+    def _control_received(self, opcode: int, payload: bytes) -> None:
+        if opcode == PING:
             self._send(PONG, payload)
         elif opcode == CLOSE:
             self._close_received(payload)
-        elif opcode not in (CONTINUATION, TEXT, BINARY, PONG):
-            return self._fail(PROTOCOL_ERROR)
-        # Other text, binary and fragments carry nothing the server acts on.
-        return end
+        # A pong only shows the browser is there, which any frame does.
 
     def _close_received(self, payload: bytes) -> None:
+        code = NORMAL
+        if payload:
+            if len(payload) < 2:
+                self._fail(PROTOCOL_ERROR)
+                return
+            code = struct.unpack_from("!H", payload)[0]
+            if code not in _VALID_CLOSE and not 3000 <= code <= 4999:
+                self._fail(PROTOCOL_ERROR)
+                return
+            try:
+                payload[2:].decode()
+            except UnicodeDecodeError:
+                self._fail(INVALID_TEXT)
+                return
         if not self._closing:
-            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else NORMAL
-            self._send(CLOSE, _close_payload(code, b""))
+            self._send(CLOSE, _close_payload(code, b""))  # echo the browser's code
+            self._closing = True
         assert self.transport is not None
         self.transport.close()
-
-    def _fail(self, code: int) -> int:
-        self.shut(code, b"")
-        return 0
