@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
 from secantus import SecantusDBServer
 
-from shared import logging
+from shared import logs
 from shared.clock import SystemClock
 
 ROUNDS = 20
@@ -43,7 +43,7 @@ async def one_login(stack: Stack, openid: str) -> float:
 
 
 async def main() -> None:
-    logging.configure("login-median", level="WARNING")
+    logs.configure("login-median", level="WARNING")
     mongo = SecantusDBServer(storage_path=":memory:")
     mongo.start()
     try:

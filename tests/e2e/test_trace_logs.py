@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from minilogin_testkit import Stack, wait_for_status
+from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
-
-from shared.logging import merge_context
 
 
 async def test_the_tickets_trace_id_is_in_every_services_logs(stack: Stack) -> None:
     user = (await stack.users())[0]
     browser = stack.browser()
-    with capture_logs(processors=[merge_context]) as logs:
+    with capture_logs(processors=[merge_contextvars]) as logs:
         async with browser.session.post(
             stack.url("/api/v1/tickets"),
             json={

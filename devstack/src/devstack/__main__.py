@@ -11,7 +11,7 @@ from aiohttp import web
 
 from devstack.embedded import build_app
 from devstack.settings import StackSettings
-from shared import logging
+from shared import logs
 from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
 from shared.runtime import run
@@ -54,7 +54,7 @@ def embedded_settings() -> tuple[StackSettings, int, EmbeddedMongo | None]:
 async def main() -> None:
     stack, sandbox_port, mongo = embedded_settings()
     settings = stack.qr_issuer  # the one origin and socket, as build_app serves them
-    logging.configure("embedded", level=settings.log_level, json=settings.log_json)
+    logs.configure("embedded", level=settings.log_level, json=settings.log_json)
     clock = SystemClock()
     runners = []
     try:

@@ -1,8 +1,8 @@
-"""structlog set up once per process: JSON lines, the trace id carried in one context var.
+"""structlog set up once per process: JSON lines carrying the service's name and the keys
+bound for the work in hand (request id, the ticket's trace id), kept in structlog's
+context variables so they follow the work across awaits.
 
-`bound(...)` binds keys (request id, the ticket's trace id) for everything logged inside
-it, across awaits. One ContextVar holding a small dict is cheaper per request than
-structlog's one-var-per-key contextvars, which copy the whole context on every log line.
+(Named `logs`, not `logging`, so it never shadows the standard library's module.)
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
-from types import MappingProxyType
+from contextvars import Token
 from typing import Any
 
 import structlog
+from structlog.contextvars import bind_contextvars, merge_contextvars, reset_contextvars
+from structlog.typing import EventDict, Processor
 
-__all__ = ["bound", "configure", "get", "merge_context"]
+__all__ = ["bound", "configure", "get"]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-_CONTEXT: ContextVar[Mapping[str, Any]] = ContextVar("minilogin_log_context", default=_EMPTY)
-_GLOBAL: dict[str, Any] = {}
 _REDACT = {
     "secret",
     "session_key",
@@ -36,56 +34,62 @@ _REDACT = {
 }
 
 
-class bound:  # used like a function: `with logging.bound(trace_id=...)`
-    """Bind keys for everything logged inside the block. A slotted object rather than a
-    generator, because a waiting WebSocket holds one for minutes."""
+class bound:  # used like a function: `with logs.bound(trace_id=...)`
+    """Bind keys for everything logged inside the block, restoring the outer values after.
 
-    __slots__ = ("_token", "_values")
+    structlog's own `bound_contextvars` is a generator context manager; this slotted
+    object holds less while a WebSocket waits for minutes inside it, and costs less per
+    request. timeit, binding two keys and merging them into two log lines: 5-6 us with
+    this wrapper, 12-22 us with `bound_contextvars`, 2-3 us with the one-dict ContextVar
+    this module used before (3 us a request is not worth a context layer of our own).
+    """
+
+    __slots__ = ("_tokens", "_values")
 
     def __init__(self, **values: Any) -> None:
         self._values = values
-        self._token: Token[Mapping[str, Any]] | None = None
+        self._tokens: Mapping[str, Token[Any]] = {}
 
     def __enter__(self) -> None:
-        self._token = _CONTEXT.set({**_CONTEXT.get(), **self._values})
+        self._tokens = bind_contextvars(**self._values)
 
     def __exit__(self, *_: object) -> None:
-        if self._token is not None:
-            _CONTEXT.reset(self._token)
+        reset_contextvars(**self._tokens)
 
 
-def merge_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Processor: add the process-wide and the bound keys (explicit keys win)."""
-    ctx = _CONTEXT.get()
-    if _GLOBAL or ctx:
-        return {**_GLOBAL, **ctx, **event}
-    return event
-
-
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: Any, __: str, event: EventDict) -> EventDict:
     # Belt and braces: a secret passed by mistake never reaches the log sink.
     for key in _REDACT.intersection(event):
         event[key] = "[redacted]"
     return event
 
 
+def _service(name: str) -> Processor:
+    def add(_: Any, __: str, event: EventDict) -> EventDict:
+        event.setdefault("service", name)
+        return event
+
+    return add
+
+
 def configure(service: str, *, level: str = "INFO", json: bool = True) -> None:
-    processors: list[Any] = [
-        merge_context,
+    processors: list[Processor] = [
+        merge_contextvars,  # explicit keys win over bound ones
+        _service(service),
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
         structlog.processors.format_exc_info,
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    _GLOBAL.clear()
-    _GLOBAL["service"] = service
     # Library loggers (aiohttp access log, aio-pika) go to stderr too, at WARNING.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
 

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
-from shared import logging
+from shared import logs
 from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
 from shared.redis import open_redis
@@ -83,7 +83,7 @@ async def serve(
     app: web.Application, host: str, port: int, *, banner: str = "", reuse_port: bool = False
 ) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run)."""
-    log = logging.get("runtime")
+    log = logs.get("runtime")
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
     # What startup built lives as long as the process: keep it out of the collector's full
@@ -179,7 +179,7 @@ def _worker(
     reuse_port: bool,
 ) -> None:
     settings = settings_or_exit(name, settings_cls)
-    logging.configure(name, level=settings.log_level, json=settings.log_json)
+    logs.configure(name, level=settings.log_level, json=settings.log_json)
     run(serve(create_app(settings), settings.host, settings.port, reuse_port=reuse_port))
 
 

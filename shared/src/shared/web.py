@@ -12,10 +12,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
-from shared import ids, logging
+from shared import ids, logs
 from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -86,7 +86,7 @@ async def _observed(
     request[TRACE_ID] = trace
     started = time.perf_counter()
     status = 500
-    with logging.bound(request_id=request_id, trace_id=trace):
+    with logs.bound(request_id=request_id, trace_id=trace):
         try:
             resp = await _render_errors(request, handler, request_id, oauth_prefix)
             status = resp.status

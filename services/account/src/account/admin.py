@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from account.context import ACCOUNT, Account
-from shared import ids, logging
+from shared import ids, logs
 from shared.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 from shared.registry import (
     CONNECTION_ID,
@@ -27,7 +27,7 @@ from shared.registry import (
 )
 from shared.web import read_json
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 routes = web.RouteTableDef()
 APPID = r"^wx[0-9a-f]{16}$"
 MAX_LOGO = 256 * 1024

@@ -10,7 +10,7 @@ from redis.asyncio.client import Pipeline
 from account.codes import CodeGrant
 from account.context import Account
 from account.users import Outcome, WeChatIdentity
-from shared import logging
+from shared import logs
 from shared.events import (
     Event,
     LoginBindingRequired,
@@ -22,7 +22,7 @@ from shared.events import (
 from shared.tickets import IllegalTransition, TicketStatus
 from shared.tickets.model import Ticket
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 QUEUE = "account.tickets-confirmed"
 
 
@@ -35,7 +35,7 @@ def with_query(uri: str, params: dict[str, str]) -> str:
 async def on_ticket_confirmed(acct: Account, event: Event) -> None:
     payload = event.payload
     assert isinstance(payload, TicketConfirmed)
-    with logging.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
+    with logs.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
         ticket = await acct.tickets.get(event.ticket_id)
         if ticket is None or ticket.status != TicketStatus.CONFIRMED:
             # Delivered twice, or the ticket is gone: nothing left to do.

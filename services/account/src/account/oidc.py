@@ -14,11 +14,11 @@ from aiohttp import web
 
 from account.codes import InvalidGrant
 from account.context import ACCOUNT, Account
-from shared import ids, logging
+from shared import ids, logs
 from shared.errors import AppError, InvalidRequest
 from shared.registry import UnknownClient
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 routes = web.RouteTableDef()
 TOKEN_TTL = 600
 
@@ -159,7 +159,7 @@ async def token(request: web.Request) -> web.Response:
         "scope": "openid profile phone",
         "jti": ids.event_id(),
     }
-    with logging.bound(trace_id=grant.trace_id):
+    with logs.bound(trace_id=grant.trace_id):
         log.info(
             "tokens_issued", client_id=client_id, user_id=grant.user_id, ticket_id=grant.ticket_id
         )

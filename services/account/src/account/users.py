@@ -21,10 +21,10 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared import ids, logging
+from shared import ids, logs
 from shared.registry import Association, Connection, LoginMode
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 
 
 class Outcome(StrEnum):

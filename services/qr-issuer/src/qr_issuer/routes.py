@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qr_issuer import qr_png
 from qr_issuer.context import ISSUER, Issuer
-from shared import ids, logging
+from shared import ids, logs
 from shared.binding import binding_for, check_binding, set_binding
 from shared.errors import AppError
 from shared.events import TicketIssued, new_event
@@ -22,7 +22,7 @@ from shared.tickets.view import status_message
 from shared.web import TRACE_ID, client_ip, read_json
 from shared.wxapps import mini_program
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 routes = web.RouteTableDef()
 TICKET_LIMIT = "ticket-ip"  # tickets per browser address and minute
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scan_gateway.context import GATEWAY
 from scan_gateway.sessions import ScanSession
-from shared import ids, logging
+from shared import ids, logs
 from shared.errors import AppError
 from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
 from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
@@ -18,7 +18,7 @@ from shared.useragent import approximate_place, describe
 from shared.web import client_ip, read_json
 from shared.wxapps import mini_program
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 routes = web.RouteTableDef()
 
 TICKET = Field(pattern=f"^{ids.TICKET_ID_PATTERN}$")
@@ -122,7 +122,7 @@ async def scan(request: web.Request) -> web.Response:
             at=now,
         )
     )
-    with logging.bound(trace_id=ticket.trace_id):
+    with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_scanned", ticket_id=ticket.id, launch_scene=body.launch_scene)
     risk = RISKY_SCENES.get(body.launch_scene or 0)
     app = await gw.registry.app(ticket.client_id)
@@ -201,7 +201,7 @@ async def confirm(request: web.Request) -> web.Response:
             at=now,
         )
     )
-    with logging.bound(trace_id=ticket.trace_id):
+    with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
     return web.json_response({"ticket": ticket.id, "status": ticket.status.value})
 
@@ -220,6 +220,6 @@ async def cancel(request: web.Request) -> web.Response:
     await gw.bus.publish(
         new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
     )
-    with logging.bound(trace_id=ticket.trace_id):
+    with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_cancelled", ticket_id=ticket.id)
     return web.json_response({"ticket": ticket.id, "status": ticket.status.value})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from shared import logging as shared_logging
+from shared import logs
 from shared.runtime import run, serve
 from wechat_sandbox.app import create_app
 from wechat_sandbox.settings import SandboxConfig
@@ -12,12 +12,12 @@ from wechat_sandbox.settings import SandboxConfig
 
 def main() -> None:
     config = SandboxConfig.from_env()
-    shared_logging.configure(
+    logs.configure(
         "wechat-sandbox",
         level=os.environ.get("ML_LOG_LEVEL", "INFO"),
         json=os.environ.get("ML_LOG_JSON", "true").lower() != "false",
     )
-    shared_logging.get(__name__).info(
+    logs.get(__name__).info(
         "sandbox_starting", host=config.host, port=config.port, appid=config.appid
     )
     # The services' own serve loop: uvloop, graceful shutdown, the same collector settings.

@@ -11,8 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
-from shared import ids
-from shared import logging as shared_logging
+from shared import ids, logs
 from shared.clock import Clock
 from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
 from wechat_sandbox import routes_api, routes_control
@@ -23,7 +22,7 @@ from wechat_sandbox.wxerrors import ERRMSG, WxError, new_rid
 
 __all__ = ["STATE", "create_app"]
 
-log = shared_logging.get(__name__)
+log = logs.get(__name__)
 
 _SECRET_PARAMS = frozenset({"secret", "access_token", "js_code", "signature"})
 

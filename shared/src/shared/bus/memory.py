@@ -7,11 +7,11 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shared import logging
+from shared import logs
 from shared.bus.base import DELIVERY_LIMIT, Handler, topic_matches
 from shared.events import DecodeError, Event, decode, encode
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 
 
 @dataclass

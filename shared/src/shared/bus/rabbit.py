@@ -22,11 +22,11 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from shared import logging
+from shared import logs
 from shared.bus.base import DELIVERY_LIMIT, QUEUE_TYPES, Handler
 from shared.events import DecodeError, Event, decode, encode
 
-log = logging.get(__name__)
+log = logs.get(__name__)
 # Deliveries so far of a message on a classic work queue, counted by the bus itself.
 ATTEMPT_HEADER = "x-ml-delivery"
 # aiormq holds a channel's lock from a publish until the connection's writer task has

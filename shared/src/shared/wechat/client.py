@@ -21,7 +21,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from redis.exceptions import LockNotOwnedError
 
-from shared import logging as shared_logging
+from shared import logs
 from shared.clock import Clock
 from shared.wechat.crypto import checksession_signature
 from shared.wechat.errors import (
@@ -36,7 +36,7 @@ from shared.wechat.errors import (
 
 __all__ = ["PhoneInfo", "Session", "WeChatClient", "image_type"]
 
-log = shared_logging.get(__name__)
+log = logs.get(__name__)
 
 PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC: Final = b"\xff\xd8\xff"
