@@ -25,8 +25,10 @@ from pymongo import AsyncMongoClient
 
 from bench.procstat import pids_named
 from devstack.seed import seed_demo
+from devstack.settings import SERVICE_SETTINGS
 from shared.bus import open_bus
 from shared.registry import Registry
+from shared.settings import secret_variables
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -47,6 +49,16 @@ ROUTES = {
     "/.well-known/": "account",
     "/ws/": "notifier",
 }
+
+
+# Every name of every secret a service reads: a process gets only the ones its settings
+# declare (the sandbox, playing WeChat, the mini program's AppSecret).
+SECRETS = {v for cls in SERVICE_SETTINGS.values() for v in secret_variables(cls, aliases=True)}
+SANDBOX_SECRETS = {"ML_WX_SECRET"}
+
+
+def _only(env: dict[str, str], secrets: set[str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in SECRETS or k in secrets}
 
 
 class TopologyError(RuntimeError):
@@ -179,10 +191,10 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         procs["SecantusDB"] = _spawn(
             [py, "-m", "secantus", "--host", "127.0.0.1", "--port", str(ports["secantus"]),
              "--storage-path", ":memory:", "--log-level", "WARNING"],
-            env, logs / "secantus.log",
+            _only(env, set()), logs / "secantus.log",
         )  # fmt: skip
         procs["wechat-sandbox"] = _spawn(
-            [py, "-m", "wechat_sandbox"], env, logs / "wechat-sandbox.log"
+            [py, "-m", "wechat_sandbox"], _only(env, SANDBOX_SECRETS), logs / "wechat-sandbox.log"
         )
         await _wait_port(ports["secantus"], procs["SecantusDB"], logs / "secantus.log")
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
@@ -191,7 +203,12 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         finally:
             await mongo.close()
         for name in SERVICES:
-            service_env = {**env, **SERVICE_ENV.get(name, {}), "ML_PORT": str(ports[name])}
+            own = secret_variables(SERVICE_SETTINGS[name], aliases=True)
+            service_env = {
+                **_only(env, own),
+                **SERVICE_ENV.get(name, {}),
+                "ML_PORT": str(ports[name]),
+            }
             procs[name] = _spawn(
                 [py, "-m", name.replace("-", "_")], service_env, logs / f"{name}.log"
             )

@@ -1,5 +1,6 @@
 """deploy/ holds what the operator runs: every YAML parses, the environment example and the
-Kubernetes config name every variable the services read, and both ingresses (nginx for
+Kubernetes config name every variable the services read, each service is given exactly the
+secrets its settings class declares (compose and Kubernetes), and both ingresses (nginx for
 docker-compose, the Kubernetes Ingress) send every public route to the service that serves it
 and no /internal/ route anywhere. Nothing here starts a container or talks to a cluster."""
 
@@ -11,10 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from docs_support import ROOT, SERVICES
 
 from devstack.settings import SERVICE_SETTINGS
 from shared import settings as settings_module
+from shared.settings import SECRET_FILE, ServiceSettings, secret_variables, variables
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -50,14 +53,25 @@ def sample(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: SAMPLE_PARAMS.get(m.group(1), "x1"), path)
 
 
+def all_names(cls: type[ServiceSettings]) -> set[str]:
+    """Every name of every variable a settings class reads (aliases too)."""
+    return {n for field in cls.model_fields for n in settings_module.env_names(cls, field)}
+
+
 def settings_variables() -> set[str]:
     """Every environment variable a service reads, every name of it, from their settings."""
-    return {
-        name
-        for cls in SERVICE_SETTINGS.values()
-        for field in cls.model_fields
-        for name in settings_module.env_names(cls, field)
-    }
+    return {n for cls in SERVICE_SETTINGS.values() for n in all_names(cls)}
+
+
+def secret_files(cls: type[ServiceSettings]) -> set[str]:
+    """The variables of a class that name a file holding a secret (a private key)."""
+    return {v for v, f in variables(cls).items() if SECRET_FILE in cls.model_fields[f].metadata}
+
+
+# Every variable that carries a secret or names a secret file, whichever service reads it
+# (by its first name: ML_MONGO_URL, MONGO_URL's alias, is left out).
+ALL_SECRETS = {v for cls in SERVICE_SETTINGS.values() for v in secret_variables(cls)}
+ALL_SECRET_FILES = {v for cls in SERVICE_SETTINGS.values() for v in secret_files(cls)}
 
 
 # --- YAML ----------------------------------------------------------------------------
@@ -129,18 +143,134 @@ def test_env_example_is_production_safe() -> None:
     assert "Fernet.generate_key()" in text
 
 
-def test_kubernetes_config_names_every_variable() -> None:
-    provided: set[str] = set()
+def test_env_example_says_which_service_reads_each_variable_and_which_are_secret() -> None:
+    said: dict[str, tuple[set[str], bool]] = {}
+    readers: tuple[set[str], bool] | None = None
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^# Read by: ([a-z, -]+)\.( \(secret\))?$", line):
+            readers = ({s.strip() for s in m.group(1).split(",")}, bool(m.group(2)))
+        elif m := re.match(r"^#?\s*(ML_[A-Z0-9_]+|MONGO_URL)=", line):
+            assert readers is not None, f"{m.group(1)}: no 'Read by' line above it"
+            said[m.group(1)] = readers
+            readers = None
+    for var in settings_variables():
+        services = {name for name, cls in SERVICE_SETTINGS.items() if var in all_names(cls)}
+        assert said[var] == (services, var in ALL_SECRETS | {"ML_MONGO_URL"}), var
+
+
+def deployments() -> dict[str, dict[str, Any]]:
+    """Service name -> its Deployment's one container."""
+    out = {}
+    for obj in k8s_objects():
+        if obj["kind"] == "Deployment":
+            (container,) = obj["spec"]["template"]["spec"]["containers"]
+            out[obj["metadata"]["name"]] = {**container, "pod": obj["spec"]["template"]["spec"]}
+    return out
+
+
+def k8s_config() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The ConfigMap's data, and each Secret's keys and values."""
+    config: dict[str, str] = {}
+    secrets: dict[str, dict[str, str]] = {}
     for obj in k8s_objects():
         if obj["kind"] == "ConfigMap":
-            provided |= set(obj["data"])
-        if obj["kind"] == "Secret" and obj["metadata"]["name"] == "minilogin-secrets":
-            provided |= set(obj["stringData"])
+            config |= obj["data"]
+        if obj["kind"] == "Secret":
+            secrets[obj["metadata"]["name"]] = obj["stringData"]
+    return config, secrets
+
+
+def test_kubernetes_config_names_every_variable() -> None:
+    config, secrets = k8s_config()
+    provided = set(config) | set(secrets["minilogin-secrets"])
+    for container in deployments().values():
+        provided |= {e["name"] for e in container.get("env", [])}
     # ML_MONGO_URL is only an alias of MONGO_URL.
     assert settings_variables() - {"ML_MONGO_URL"} - provided == set()
 
 
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_kubernetes_gives_each_service_exactly_its_own_secrets(service: str) -> None:
+    cls = SERVICE_SETTINGS[service]
+    config, secrets = k8s_config()
+    assert set(config) & ALL_SECRETS == set(), "the ConfigMap goes to every service"
+    container = deployments()[service]
+    # No pod takes a whole Secret; each names the keys it reads.
+    whole = [source for source in container.get("envFrom", []) if "secretRef" in source]
+    assert whole == [], "takes a whole Secret"
+    env = {e["name"]: e for e in container.get("env", [])}
+    from_secrets = set()
+    for name, entry in env.items():
+        ref = entry.get("valueFrom", {}).get("secretKeyRef")
+        if ref is not None:
+            assert ref["key"] == name
+            assert name in secrets[ref["name"]], f"{name} is not in the Secret {ref['name']}"
+            from_secrets.add(name)
+    files = set(env) & ALL_SECRET_FILES
+    assert from_secrets | files == secret_variables(cls)
+    # The Secrets mounted as files go only to the services whose settings name such files.
+    mounted = {
+        v["name"]: v["secret"]["secretName"] for v in container["pod"]["volumes"] if "secret" in v
+    }
+    assert bool(mounted) == bool(secret_files(cls))
+    paths = [m["mountPath"] for m in container["volumeMounts"] if m["name"] in mounted]
+    for var in secret_files(cls):
+        value = env[var]["value"]
+        assert all(any(p.startswith(f"{d}/") for d in paths) for p in value.split(",") if p)
+
+
 # --- docker-compose ------------------------------------------------------------------
+
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+
+
+def compose_env(service: str) -> dict[str, str]:
+    """The settings variables compose gives a service (PYTHON* left out)."""
+    env = compose()["services"][service]["environment"]
+    return {k: str(v) for k, v in env.items() if not k.startswith("PYTHON")}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_compose_gives_each_service_exactly_the_variables_and_secrets_it_reads(
+    service: str,
+) -> None:
+    cls = SERVICE_SETTINGS[service]
+    svc = compose()["services"][service]
+    assert "env_file" not in svc, "deploy/.env holds every service's secrets"
+    env = compose_env(service)
+    assert set(env) & ALL_SECRETS == secret_variables(cls)
+    assert set(env) == set(variables(cls))
+    # The key files are compose secrets, mounted only into the services that read them.
+    assert bool(svc.get("secrets")) == bool(secret_files(cls))
+    if secret_files(cls):
+        assert env["ML_JWT_PRIVATE_KEY_FILE"] == f"/run/secrets/{svc['secrets'][0]}"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_compose_values_are_what_the_service_starts_with(service: str) -> None:
+    """Each value takes its own variable from deploy/.env; a secret with a development
+    default must be set there (`${...:?}`); the defaults given here parse."""
+    cls = SERVICE_SETTINGS[service]
+    required = {
+        "ML_SECRET_KEY": Fernet.generate_key().decode(),
+        "ML_PUBLIC_URL": "https://x.example",
+    }
+    resolved = {}
+    for var, value in compose_env(service).items():
+        for m in INTERPOLATION.finditer(value):
+            if not m.group(1).endswith(("_USER", "_PASSWORD")):
+                assert m.group(1) == var, f"{var} is given {m.group(1)}"
+        if var not in variables(cls):
+            continue  # not read: the test above says so
+        field = cls.model_fields[variables(cls)[var]]
+        if var in ALL_SECRETS and field.default and not isinstance(field.default, tuple):
+            assert ":?" in value, f"{var} would fall back to a development value"
+
+        def fill(m: re.Match[str], var: str = var) -> str:
+            return m.group(3) if m.group(2) == "-" else required.get(var, "set-in-env")
+
+        resolved[var] = INTERPOLATION.sub(fill, value)
+    cls.from_env(resolved)  # raises InvalidSettings naming any value the service refuses
 
 
 def test_compose_runs_the_real_topology() -> None:
@@ -169,7 +299,9 @@ def test_the_wechat_sandbox_is_only_in_the_dev_profile() -> None:
         if name != "wechat-sandbox":
             assert "dev" not in svc.get("profiles", []), name
     # Production default: the real WeChat API unless ML_WX_API_BASE is given for dev.
-    for name in SERVICES:
+    readers = [n for n, cls in SERVICE_SETTINGS.items() if "ML_WX_API_BASE" in variables(cls)]
+    assert readers
+    for name in readers:
         base = services[name]["environment"]["ML_WX_API_BASE"]
         assert base == "${ML_WX_API_BASE:-https://api.weixin.qq.com}"
 

@@ -162,10 +162,14 @@ def _is_secret(field: FieldInfo) -> bool:
     return SECRET_FILE in field.metadata or mentions(field.annotation)
 
 
-def secret_variables(cls: type[BaseSettings]) -> set[str]:
-    """The variables of a class that carry a secret or name a file holding one."""
+def secret_variables(cls: type[BaseSettings], *, aliases: bool = False) -> set[str]:
+    """The variables of a class that carry a secret or name a file holding one (by their
+    first name; every name with `aliases`)."""
     return {
-        env_names(cls, name)[0] for name, field in cls.model_fields.items() if _is_secret(field)
+        var
+        for name, field in cls.model_fields.items()
+        if _is_secret(field)
+        for var in env_names(cls, name)[: None if aliases else 1]
     }
 
 
