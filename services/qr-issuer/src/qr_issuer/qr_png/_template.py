@@ -29,9 +29,7 @@ from qrcode.constants import ERROR_CORRECT_H
 from qr_issuer.qr_png._symbol import candidates, layout
 
 BoolArray = npt.NDArray[np.bool_]
-U8Array = npt.NDArray[np.uint8]
 U64Array = npt.NDArray[np.uint64]
-IntArray = npt.NDArray[np.intp]
 I64Array = npt.NDArray[np.int64]
 
 MAX_FAST_VERSION = 11  # n = 61: a line still fits one uint64 word
