@@ -14,11 +14,12 @@ from shared.clock import FakeClock
 from shared.wechat import WeChatAuthFailed, WeChatClient, WeChatUnavailable
 
 TOKEN = "/cgi-bin/token"
+WXACODE = "/wxa/getwxacodeunlimit"
 
 
 async def _use_token(wechat: WeChatClient) -> None:
-    """A protected call that exercises the token (checksession for an unknown user is False)."""
-    assert not await wechat.check_session(APPID, SECRET, "o" + "x" * 27, "AAAAAAAAAAAAAAAAAAAAAA==")
+    """A protected call that exercises the token: a mini program code image."""
+    assert await wechat.get_wxacode_unlimit(APPID, SECRET, scene="s")
 
 
 async def test_token_is_fetched_once_and_cached_in_redis(

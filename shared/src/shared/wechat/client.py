@@ -23,7 +23,6 @@ from redis.exceptions import LockNotOwnedError
 
 from shared import logs
 from shared.clock import Clock
-from shared.wechat.crypto import checksession_signature
 from shared.wechat.errors import (
     BUSY,
     TOKEN_REJECTED,
@@ -179,26 +178,6 @@ class WeChatClient:
             session_key=_str_field(data, "session_key"),
             unionid=unionid if isinstance(unionid, str) and unionid else None,
         )
-
-    async def check_session(self, appid: str, secret: str, openid: str, session_key: str) -> bool:
-        """Whether `session_key` is still the user's current one (GET /wxa/checksession)."""
-        try:
-            await self._with_token(
-                appid,
-                secret,
-                "GET",
-                "/wxa/checksession",
-                params={
-                    "openid": openid,
-                    "signature": checksession_signature(session_key),
-                    "sig_method": "hmac_sha256",
-                },
-            )
-        except WeChatError as exc:
-            if exc.errcode in (87007, 87009):
-                return False
-            raise
-        return True
 
     # -- phone number ----------------------------------------------------------------------
 
