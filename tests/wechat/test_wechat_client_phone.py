@@ -1,16 +1,11 @@
-"""The phone number: the button code flow, and the legacy encryptedData the sandbox emits."""
+"""The phone number: the button code flow through the client, against the sandbox."""
 
 from __future__ import annotations
 
 import pytest
 from wechat_testkit import ALICE, APPID, BOB, SECRET, ZHANG, Sandbox
 
-from shared.wechat import (
-    WeChatClient,
-    WeChatInvalidCode,
-    WeChatWatermarkMismatch,
-    decrypt_data,
-)
+from shared.wechat import WeChatClient, WeChatInvalidCode
 
 
 async def test_phone_code_yields_the_number_with_our_watermark(
@@ -93,18 +88,3 @@ async def test_user_without_a_phone_gets_no_phone_code(sandbox: Sandbox) -> None
         "POST", "phone-code", {"appid": APPID, "openid": BOB}, expect=409
     )
     assert refused["error"]["code"] == "conflict"
-
-
-async def test_legacy_encrypted_phone_data_decrypts_with_the_session_key(
-    sandbox: Sandbox, wechat: WeChatClient
-) -> None:
-    session = await wechat.code2session(APPID, SECRET, await sandbox.login_code(ZHANG))
-    minted = await sandbox.phone_code(ZHANG)
-    payload = decrypt_data(session.session_key, minted["encryptedData"], minted["iv"], appid=APPID)
-    assert payload["purePhoneNumber"] == "13800138000"
-    assert payload["countryCode"] == "86"
-    assert payload["watermark"]["appid"] == APPID
-    with pytest.raises(WeChatWatermarkMismatch):
-        decrypt_data(
-            session.session_key, minted["encryptedData"], minted["iv"], appid="wx0000000000000000"
-        )

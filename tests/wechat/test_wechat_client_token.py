@@ -73,7 +73,7 @@ async def test_token_superseded_elsewhere_is_renewed_once_and_the_call_retried(
     renewed = await wechat.access_token(APPID, SECRET)
     assert renewed != cached
     assert sandbox.calls(TOKEN) == 3
-    assert sandbox.calls("/wxa/checksession") == 2
+    assert sandbox.calls(WXACODE) == 2
 
 
 async def test_superseded_token_still_works_during_the_grace_period(
@@ -83,7 +83,7 @@ async def test_superseded_token_still_works_during_the_grace_period(
     await sandbox.token()
     clock.advance(299)
     await _use_token(wechat)
-    assert sandbox.calls("/wxa/checksession") == 1
+    assert sandbox.calls(WXACODE) == 1
 
 
 @pytest.mark.parametrize("errcode", [40001, 40014, 42001])
@@ -91,21 +91,21 @@ async def test_refused_token_triggers_one_refresh_and_one_retry(
     sandbox: Sandbox, wechat: WeChatClient, errcode: int
 ) -> None:
     await wechat.access_token(APPID, SECRET)
-    await sandbox.fault(errcode=errcode, path="/wxa/checksession")
+    await sandbox.fault(errcode=errcode, path=WXACODE)
     await _use_token(wechat)
     assert sandbox.calls(TOKEN) == 2
-    assert sandbox.calls("/wxa/checksession") == 2
+    assert sandbox.calls(WXACODE) == 2
 
 
 async def test_a_token_refused_twice_is_an_auth_failure(
     sandbox: Sandbox, wechat: WeChatClient
 ) -> None:
-    await sandbox.fault(errcode=40001, count=2, path="/wxa/checksession")
+    await sandbox.fault(errcode=40001, count=2, path=WXACODE)
     with pytest.raises(WeChatAuthFailed) as caught:
         await _use_token(wechat)
     assert caught.value.errcode == 40001
     assert sandbox.calls(TOKEN) == 2
-    assert sandbox.calls("/wxa/checksession") == 2
+    assert sandbox.calls(WXACODE) == 2
 
 
 async def test_refresh_after_refusal_keeps_a_token_another_replica_already_renewed(

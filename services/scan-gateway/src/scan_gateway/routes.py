@@ -97,7 +97,6 @@ async def scan(request: web.Request) -> web.Response:
             unionid=wx.unionid or "",
             appid=mp.appid,
         ),
-        wx.session_key,
         ttl=int(ticket.expires_at - now) + 5,
     )
     # The session is written in the transition's round trip; if the scan is refused, it is

@@ -1,5 +1,6 @@
-"""Scan sessions: the phone's proof that it is the WeChat user who scanned a ticket,
-and the WeChat session keys, which never leave this service."""
+"""Scan sessions: the phone's proof that it is the WeChat user who scanned a ticket.
+
+WeChat's session_key is not kept: no call this service makes needs it."""
 
 from __future__ import annotations
 
@@ -36,20 +37,14 @@ class SessionStore:
         self._redis = redis
         self._keys = keys
 
-    def prepare(
-        self, session: ScanSession, session_key: str, ttl: int
-    ) -> tuple[str, Callable[[Pipeline], object]]:
+    def prepare(self, session: ScanSession, ttl: int) -> tuple[str, Callable[[Pipeline], object]]:
         """A new session token, and the writes that store it, to queue on a pipeline."""
         token = ids.secret_token()
         key = self._keys.scan_session(ids.sha256_hex(token))
         value = json.dumps(asdict(session))
-        # Kept for the legacy encryptedData path and checksession; the latest one wins.
-        sk_key = f"{self._keys.ns}:mp-sk:{session.appid}:{session.openid}"
 
         def store(pipe: Pipeline) -> None:
-            # Two keys in two hash slots: a plain pipeline, no MULTI, so Cluster accepts it.
             pipe.set(key, value, ex=max(ttl, 1))
-            pipe.set(sk_key, session_key, ex=7200)
 
         return token, store
 

@@ -99,16 +99,6 @@ async def getuserphonenumber(request: web.Request) -> web.Response:
     return wx_json(state.phone_number(app, body.get("code"), body.get("openid")))
 
 
-async def checksession(request: web.Request) -> web.Response:
-    _require(request, "GET")
-    state = request.app[STATE]
-    q = request.query
-    app = state.check_token(q.get("access_token"))
-    return wx_json(
-        state.check_session(app, q.get("openid"), q.get("signature"), q.get("sig_method"))
-    )
-
-
 async def rid_get(request: web.Request) -> web.Response:
     """POST /cgi-bin/openapi/rid/get: what the sandbox remembers about a failed call."""
     _require(request, "POST")
@@ -132,5 +122,4 @@ def setup(app: web.Application) -> None:
     router.add_route("*", "/sns/jscode2session", jscode2session)
     router.add_route("*", "/wxa/getwxacodeunlimit", getwxacodeunlimit)
     router.add_route("*", "/wxa/business/getuserphonenumber", getuserphonenumber)
-    router.add_route("*", "/wxa/checksession", checksession)
     router.add_route("*", "/cgi-bin/openapi/rid/get", rid_get)

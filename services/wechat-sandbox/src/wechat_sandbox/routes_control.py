@@ -166,7 +166,7 @@ async def login_code(request: web.Request) -> web.Response:
 
 
 async def phone_code(request: web.Request) -> web.Response:
-    """The getPhoneNumber button: {code, expires_in[, encryptedData, iv]} or errno 1400001."""
+    """The getPhoneNumber button: {code, expires_in} or errno 1400001."""
     body = await _parse(request, MintIn)
     try:
         result = request.app[STATE].mint_phone_code(body.appid, body.openid)

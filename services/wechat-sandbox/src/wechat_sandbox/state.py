@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from shared.clock import Clock, SystemClock
 from shared.errors import Conflict, NotFound
-from shared.wechat.crypto import checksession_signature, encrypt_data
 from wechat_sandbox.limits import DAY, MINUTE, WindowCounter
 from wechat_sandbox.settings import SandboxConfig
 from wechat_sandbox.tokens import Token, TokenBook
@@ -238,7 +237,7 @@ class SandboxState:
         return code
 
     def mint_phone_code(self, appid: str, openid: str) -> dict[str, Any]:
-        """The getPhoneNumber button: a code, plus legacy encryptedData when a session exists."""
+        """The getPhoneNumber button: a single-use code."""
         app, user = self._app_and_user(appid, openid)
         if user.phone is None:
             raise Conflict("This user has no phone number bound.")
@@ -247,13 +246,7 @@ class SandboxState:
         now = self.clock.now()
         code = secrets.token_hex(32)
         self._phone_codes[code] = IssuedCode(app.appid, user.openid, now)
-        result: dict[str, Any] = {"code": code, "expires_in": self.config.code_ttl}
-        session_key = self._session_keys.get((app.appid, user.openid))
-        if session_key is not None:
-            legacy = {**self._phone_info(app, user, int(now)), "countryCode": user.country_code}
-            encrypted, iv = encrypt_data(session_key, legacy)
-            result |= {"encryptedData": encrypted, "iv": iv}
-        return result
+        return {"code": code, "expires_in": self.config.code_ttl}
 
     # -- access tokens ---------------------------------------------------------------------
 
@@ -400,20 +393,6 @@ class SandboxState:
             "countryCode": int(cc) if self.config.country_code_as_number else cc,
             "watermark": {"timestamp": timestamp, "appid": app.appid},
         }
-
-    # -- checksession ----------------------------------------------------------------------
-
-    def check_session(
-        self, app: App, openid: str | None, signature: str | None, sig_method: str | None
-    ) -> dict[str, Any]:
-        if sig_method != "hmac_sha256":
-            raise WxError(87008)
-        session_key = self._session_keys.get((app.appid, openid or ""))
-        if session_key is None or not signature:
-            raise WxError(87009)
-        if not hmac.compare_digest(checksession_signature(session_key), signature.lower()):
-            raise WxError(87009)
-        return {"errcode": 0, "errmsg": "ok"}
 
     # -- getwxacodeunlimit -----------------------------------------------------------------
 

@@ -1,12 +1,6 @@
-"""Async WeChat mini program API client, its typed errors and the legacy data crypto."""
+"""Async WeChat mini program API client and its typed errors."""
 
 from shared.wechat.client import PhoneInfo, Session, WeChatClient, image_type
-from shared.wechat.crypto import (
-    checksession_signature,
-    decrypt_data,
-    encrypt_data,
-    raw_data_signature,
-)
 from shared.wechat.errors import (
     WeChatAuthFailed,
     WeChatBusy,
@@ -35,10 +29,6 @@ __all__ = [
     "WeChatRateLimited",
     "WeChatUnavailable",
     "WeChatWatermarkMismatch",
-    "checksession_signature",
-    "decrypt_data",
-    "encrypt_data",
     "error_for",
     "image_type",
-    "raw_data_signature",
 ]

@@ -124,7 +124,7 @@ class WeChatInvalidArgument(WeChatError, UpstreamError):
 
 
 class WeChatDataError(WeChatError, InvalidRequest):
-    """Legacy encryptedData that does not decrypt to a JSON object."""
+    """WeChat data about the user that does not check out (see the watermark mismatch)."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "wechat_data_invalid"
