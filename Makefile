@@ -25,10 +25,11 @@ $(STAMP): $(DEPS)
 	$(UV) sync --frozen --all-packages
 	touch $(STAMP)
 
-## make lock: re-resolve every package to the newest versions its bounds allow, then install.
+## make lock: bring uv.lock in step with the pyproject files (keeping every pin it can), then
+## install it; make lock UPGRADE=1 moves every package to the newest version its bounds allow.
 lock:
 	test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q uv==$(UV_VERSION); }
-	$(UV) lock --upgrade
+	$(UV) lock $(if $(UPGRADE),--upgrade)
 	$(UV) sync --frozen --all-packages
 	touch $(STAMP)
 

@@ -21,7 +21,13 @@ class EmbeddedMongo:
     """SecantusDB running in this process on an OS-assigned port."""
 
     def __init__(self, storage_path: str = ":memory:") -> None:
-        from secantus import SecantusDBServer  # only the embedded default and tests need it
+        try:
+            from secantus import SecantusDBServer  # only the embedded default and tests need it
+        except ImportError as exc:  # a production image: no development packages in it
+            raise RuntimeError(
+                "the embedded MongoDB wire server needs shared[embedded]; "
+                "or point MONGO_URL at a MongoDB server"
+            ) from exc
 
         self._server = SecantusDBServer(storage_path=storage_path)
 

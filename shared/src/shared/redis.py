@@ -34,7 +34,13 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
 
 def open_redis(url: str) -> aioredis.Redis:
     if url.startswith("memory://"):
-        import fakeredis  # only the embedded default needs it
+        try:
+            import fakeredis  # only the embedded default needs it
+        except ImportError as exc:  # a production image: no development packages in it
+            raise RuntimeError(
+                "memory:// Redis is the embedded default; install shared[embedded] for it, "
+                "or point ML_REDIS_URL at a Redis server"
+            ) from exc
 
         name = url.removeprefix("memory://") or "default"
         server = _FAKE_SERVERS.setdefault(name, fakeredis.FakeServer())
