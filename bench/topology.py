@@ -27,6 +27,7 @@ from bench.procstat import pids_named
 from devstack.seed import seed_demo
 from devstack.settings import SERVICE_SETTINGS
 from shared.bus import open_bus
+from shared.keys import Keys
 from shared.registry import Registry
 from shared.settings import secret_variables
 
@@ -255,7 +256,7 @@ async def _clean_brokers(namespace: str) -> None:
     """Remove this run's Redis keys and its RabbitMQ queues and exchanges."""
     redis = aioredis.Redis.from_url(REDIS_URL)
     try:
-        keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        keys = [k async for k in redis.scan_iter(match=Keys(namespace).all(), count=1000)]
         for i in range(0, len(keys), 1000):
             await redis.delete(*keys[i : i + 1000])
     finally:

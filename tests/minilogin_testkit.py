@@ -359,7 +359,7 @@ async def start_stack(
         for sock in socks.values():
             sock.close()
         if real:
-            keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+            keys = [k async for k in redis.scan_iter(match=Keys(namespace).all(), count=1000)]
             if keys:
                 await redis.delete(*keys)
             await bus.delete_everything([QUEUE])  # type: ignore[attr-defined]  # RabbitBus here

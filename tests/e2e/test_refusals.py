@@ -9,12 +9,13 @@ import pytest
 from minilogin_testkit import Stack, code_from, next_status, wait_for_status
 
 from shared.clock import FakeClock
+from shared.keys import Keys
 from shared.tickets import TicketStatus
 
 
 async def _ticket_state(stack: Stack, ticket_id: str) -> dict[str, str]:
     raw: dict[str, str] = await stack.redis.hgetall(
-        f"{stack.settings.qr_issuer.namespace}:ticket:{ticket_id}"
+        Keys(stack.settings.qr_issuer.namespace).ticket(ticket_id)
     )
     return raw
 
@@ -195,7 +196,7 @@ async def test_authorization_code_for_another_redirect_uri_is_refused(stack: Sta
 
 
 async def test_ticket_for_an_unregistered_redirect_uri_is_refused(stack: Stack) -> None:
-    pattern = f"{stack.settings.qr_issuer.namespace}:ticket:*"
+    pattern = Keys(stack.settings.qr_issuer.namespace).ticket("*")
     before = [k async for k in stack.redis.scan_iter(match=pattern)]
     status, body, _ = await stack.browser().create_ticket(redirect_uri=stack.redirect_uri + "x")
     assert status == 400

@@ -39,7 +39,7 @@ async def redis(request: pytest.FixtureRequest, ns: str) -> AsyncIterator[aiored
     try:
         yield client
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{ns}:*", count=1000)]
+        keys = [k async for k in client.scan_iter(match=Keys(ns).all(), count=1000)]
         if keys:
             await client.delete(*keys)
         await client.aclose()

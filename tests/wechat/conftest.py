@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from wechat_testkit import REAL_REDIS_URL, Sandbox
 
 from shared.clock import FakeClock
+from shared.keys import Keys
 from shared.wechat import WeChatClient
 from wechat_sandbox import create_app
 
@@ -48,23 +49,23 @@ async def redis(request: pytest.FixtureRequest) -> AsyncIterator[aioredis.Redis]
 
 
 @pytest.fixture
-async def key_prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
-    prefix = f"test:wechat:{uuid.uuid4().hex}:"
-    yield prefix
-    keys = [key async for key in redis.scan_iter(match=prefix + "*")]
-    if keys:
-        await redis.delete(*keys)
+async def keys(redis: aioredis.Redis) -> AsyncIterator[Keys]:
+    keys = Keys(f"test:wechat:{uuid.uuid4().hex}")
+    yield keys
+    found = [key async for key in redis.scan_iter(match=keys.all())]
+    if found:
+        await redis.delete(*found)
 
 
 @pytest.fixture
 def make_client(
-    sandbox: Sandbox, redis: aioredis.Redis, key_prefix: str, clock: FakeClock
+    sandbox: Sandbox, redis: aioredis.Redis, keys: Keys, clock: FakeClock
 ) -> Callable[..., WeChatClient]:
     """A factory: each client is one "replica" sharing the same Redis and key prefix."""
 
     def make(**options: Any) -> WeChatClient:
         options = {"retry_base_delay": 0.001, "timeout": 2.0, **options}
-        return WeChatClient(sandbox.http, redis, sandbox.base_url, key_prefix, clock, **options)
+        return WeChatClient(sandbox.http, redis, sandbox.base_url, keys, clock, **options)
 
     return make
 

@@ -11,6 +11,7 @@ import structlog
 from wechat_testkit import APPID, SECRET, Sandbox
 
 from shared.clock import FakeClock
+from shared.keys import Keys
 from shared.wechat import WeChatAuthFailed, WeChatClient, WeChatUnavailable
 
 TOKEN = "/cgi-bin/token"
@@ -23,13 +24,13 @@ async def _use_token(wechat: WeChatClient) -> None:
 
 
 async def test_token_is_fetched_once_and_cached_in_redis(
-    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis, key_prefix: str
+    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis, keys: Keys
 ) -> None:
     first = await wechat.access_token(APPID, SECRET)
     second = await wechat.access_token(APPID, SECRET)
     assert first == second
     assert sandbox.calls(TOKEN) == 1
-    assert await redis.hget(f"{key_prefix}wx:token:{APPID}", "token") == first
+    assert await redis.hget(keys.wx_token(APPID), "token") == first
 
 
 async def test_token_is_shared_by_replicas_through_redis(
@@ -148,15 +149,15 @@ async def test_stable_token_mode_uses_the_stable_endpoint(
     assert await make_client(stable_token=True).access_token(APPID, SECRET) == token
 
 
-async def _crashed_refresher(redis: aioredis.Redis, wechat: WeChatClient, ttl: float) -> None:
+async def _crashed_refresher(redis: aioredis.Redis, keys: Keys, ttl: float) -> None:
     """A replica that took the refresh lock and died before releasing it."""
-    assert await redis.lock(f"{wechat.token_key(APPID)}:lock", timeout=ttl).acquire()
+    assert await redis.lock(keys.wx_token_lock(APPID), timeout=ttl).acquire()
 
 
 async def test_a_crashed_refreshers_lock_expires_and_another_replica_takes_over(
-    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis
+    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis, keys: Keys
 ) -> None:
-    await _crashed_refresher(redis, wechat, ttl=0.3)
+    await _crashed_refresher(redis, keys, ttl=0.3)
     loop = asyncio.get_running_loop()
     started = loop.time()
     assert await wechat.access_token(APPID, SECRET)
@@ -165,21 +166,25 @@ async def test_a_crashed_refreshers_lock_expires_and_another_replica_takes_over(
 
 
 async def test_without_a_token_a_replica_waits_for_the_lock_only_so_long(
-    sandbox: Sandbox, make_client: Callable[..., WeChatClient], redis: aioredis.Redis
+    sandbox: Sandbox, make_client: Callable[..., WeChatClient], redis: aioredis.Redis, keys: Keys
 ) -> None:
     wechat = make_client(lock_wait=0.1)
-    await _crashed_refresher(redis, wechat, ttl=30)
+    await _crashed_refresher(redis, keys, ttl=30)
     with pytest.raises(WeChatUnavailable):
         await wechat.access_token(APPID, SECRET)
     assert sandbox.calls(TOKEN) == 0
 
 
 async def test_a_due_token_is_used_while_another_replica_holds_the_lock(
-    sandbox: Sandbox, wechat: WeChatClient, redis: aioredis.Redis, clock: FakeClock
+    sandbox: Sandbox,
+    wechat: WeChatClient,
+    redis: aioredis.Redis,
+    keys: Keys,
+    clock: FakeClock,
 ) -> None:
     first = await wechat.access_token(APPID, SECRET)
     clock.advance(7200 - 300)  # due for refresh, valid for five more minutes
-    await _crashed_refresher(redis, wechat, ttl=30)
+    await _crashed_refresher(redis, keys, ttl=30)
     assert await wechat.access_token(APPID, SECRET) == first
     assert sandbox.calls(TOKEN) == 1
 

@@ -23,5 +23,13 @@ class Keys:
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.ns}:rate:{bucket}:{subject}:{window}"
 
-    def wx_prefix(self) -> str:
-        return f"{self.ns}:"
+    # The WeChat access token per appid (a hash), and the lock its one refresher holds.
+    def wx_token(self, appid: str) -> str:
+        return f"{self.ns}:wx:token:{appid}"
+
+    def wx_token_lock(self, appid: str) -> str:
+        return f"{self.ns}:wx:token:{appid}:lock"
+
+    def all(self) -> str:
+        """A SCAN pattern for every key in the namespace (clean-up after tests and benches)."""
+        return f"{self.ns}:*"

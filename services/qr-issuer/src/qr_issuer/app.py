@@ -46,7 +46,7 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
             registry=Registry(app[MONGO][settings.mongo_db]),
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
-            wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
+            wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys, clock),
             box=SecretBox.from_settings(settings),
             executor=executor,
         )

@@ -40,7 +40,7 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
             registry=Registry(app[MONGO][settings.mongo_db]),
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
-            wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys.wx_prefix(), clock),
+            wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys, clock),
             box=SecretBox.from_settings(settings),
         )
         yield

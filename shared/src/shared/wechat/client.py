@@ -23,6 +23,7 @@ from redis.exceptions import LockNotOwnedError
 
 from shared import logs
 from shared.clock import Clock
+from shared.keys import Keys
 from shared.wechat.errors import (
     BUSY,
     TOKEN_REJECTED,
@@ -115,7 +116,7 @@ class WeChatClient:
         http: aiohttp.ClientSession,
         redis: aioredis.Redis,
         base_url: str,
-        key_prefix: str,
+        keys: Keys,
         clock: Clock,
         *,
         timeout: float = 5.0,
@@ -138,7 +139,7 @@ class WeChatClient:
         self._http = http
         self._redis = redis
         self._base_url = base_url.rstrip("/")
-        self._prefix = key_prefix
+        self._keys = keys
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_attempts = max(1, max_attempts)
@@ -250,9 +251,6 @@ class WeChatClient:
 
     # -- access token ----------------------------------------------------------------------
 
-    def token_key(self, appid: str) -> str:
-        return f"{self._prefix}wx:token:{appid}"
-
     async def access_token(self, appid: str, secret: str) -> str:
         """The cached access token, fetched by one refresher across all replicas when due."""
         cached = await self._cached_token(appid)
@@ -264,7 +262,7 @@ class WeChatClient:
 
     async def invalidate_token(self, appid: str, token: str | None = None) -> None:
         """Drop the cached token; with `token`, only if it is still the cached one."""
-        key = self.token_key(appid)
+        key = self._keys.wx_token(appid)
         if token is None:
             await self._redis.delete(key)
         else:
@@ -277,7 +275,7 @@ class WeChatClient:
         # The Lock's waits run on the event loop's time, not the injected clock: they wait
         # for another process and for Redis's own expiry, which no fake clock can move.
         lock = self._redis.lock(
-            f"{self.token_key(appid)}:lock",
+            self._keys.wx_token_lock(appid),
             timeout=self._lock_ttl,
             sleep=self._poll_interval,
             blocking_timeout=self._lock_wait,
@@ -305,7 +303,7 @@ class WeChatClient:
 
     async def _cached_token(self, appid: str) -> _CachedToken | None:
         # The client decodes responses (a constructor requirement), so keys and values are str.
-        entry = cast("dict[str, str]", await self._redis.hgetall(self.token_key(appid)))
+        entry = cast("dict[str, str]", await self._redis.hgetall(self._keys.wx_token(appid)))
         try:
             return _CachedToken(
                 token=entry["token"],
@@ -342,7 +340,7 @@ class WeChatClient:
             expires_in = 7200
         now = self._clock.now()
         refresh_in = max(expires_in - self._refresh_margin, expires_in / 2)
-        key = self.token_key(appid)
+        key = self._keys.wx_token(appid)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(
