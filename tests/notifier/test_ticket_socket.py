@@ -1,17 +1,23 @@
 """What a waiting browser sees of its WebSocket besides status changes: pings answered,
-dead peers dropped by the heartbeat, bad frames refused, a clean close when the notifier
-stops, and a plain HTTP error when the request is not a WebSocket upgrade."""
+dead peers dropped by the heartbeat, bad frames refused, a normal close after the final
+status, a clean close when the notifier stops, and a plain HTTP error when the request is
+not a WebSocket upgrade. (Frame by frame: test_frames.)"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
-from minilogin_testkit import Browser, Stack, next_status
+from minilogin_testkit import Browser, Stack, next_status, wait_for_status
+from raw_socket import RawSocket
 
 import notifier.app
 from notifier.context import NOTIFIER
-from notifier.hub import Hub
+from notifier.hub import BrowserSocket, Hub
 
 Socket = aiohttp.ClientWebSocketResponse
 
@@ -87,19 +93,79 @@ async def test_a_plain_get_of_the_socket_url_is_a_json_error(
         assert (await r.json())["error"]["code"]
 
 
-async def test_a_stopping_notifier_closes_its_sockets_as_going_away(real_stack: Stack) -> None:
-    """A replica being replaced tells its browsers to reconnect (to another replica)."""
-    app = notifier.app.create_app(real_stack.settings.notifier, real_stack.clock)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
+@contextlib.asynccontextmanager
+async def _replica(stack: Stack, shutdown_timeout: float) -> AsyncIterator[web.AppRunner]:
+    """One more notifier replica on the real stack's broker and Redis; stopped by the test."""
+    app = notifier.app.create_app(stack.settings.notifier, stack.clock)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     try:
-        ws = await _connect(real_stack.browser(), f"http://127.0.0.1:{port}")
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield runner
     finally:
-        await runner.cleanup()
-    msg = await ws.receive(timeout=5)
-    assert msg.type == WSMsgType.CLOSE
-    assert msg.data == aiohttp.WSCloseCode.GOING_AWAY
+        await runner.cleanup()  # a no-op once the test stopped it
+
+
+async def test_a_stopping_notifier_closes_its_sockets_as_going_away(real_stack: Stack) -> None:
+    """A replica being replaced tells its browsers to reconnect (to another replica), and
+    stops as soon as they have answered, without waiting out its shutdown timeout."""
+    async with _replica(real_stack, shutdown_timeout=60) as runner:
+        ws = await _connect(real_stack.browser(), f"http://127.0.0.1:{runner.addresses[0][1]}")
+        stopping = asyncio.ensure_future(runner.cleanup())
+        msg = await ws.receive(timeout=5)  # the client answers the close frame here
+        assert msg.type == WSMsgType.CLOSE
+        assert msg.data == aiohttp.WSCloseCode.GOING_AWAY
+        await asyncio.wait_for(stopping, 10)
+        assert ws.closed
+
+
+async def test_a_stopping_notifier_drops_a_browser_that_does_not_answer(
+    real_stack: Stack,
+) -> None:
+    async with _replica(real_stack, shutdown_timeout=1) as runner:
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        raw = await RawSocket.connect(real_stack.browser(), base)
+        stopping = asyncio.ensure_future(runner.cleanup())
+        assert await raw.closed_with() == aiohttp.WSCloseCode.GOING_AWAY
+        await asyncio.wait_for(stopping, 10)
+        raw.end()
+
+
+async def test_the_final_status_is_followed_by_a_normal_close(
+    stack: Stack, browser: Browser
+) -> None:
+    user = (await stack.users())[0]
+    ticket, _ = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        assert (await next_status(ws))["status"] == "pending"
+        status, scan = await stack.scan(ticket["ticket"], user["openid"])
+        assert status == 200, scan
+        await stack.post("/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]})
+        await wait_for_status(ws, "succeeded")
+        msg = await ws.receive(timeout=5)
+        assert msg.type == WSMsgType.CLOSE
+        assert msg.data == aiohttp.WSCloseCode.OK
+
+
+async def test_a_browser_that_leaves_is_forgotten(
+    stack: Stack, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub holds no socket of a browser that left, and the ticket's expiry is no longer
+    watched for it."""
+    hub = _hub(stack)
+    ws = await _connect(browser, stack.notifiers[0])
+    assert len(hub) == 1
+    left = asyncio.Event()
+    remove = hub.remove
+
+    def removed(sock: BrowserSocket) -> bool:
+        last = remove(sock)
+        left.set()
+        return last
+
+    monkeypatch.setattr(hub, "remove", removed)
     await ws.close()
+    await asyncio.wait_for(left.wait(), 5)
+    assert len(hub) == 0
