@@ -5,6 +5,8 @@ no development package. The install test builds each service's environment as it
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -133,3 +135,42 @@ def test_a_service_install_holds_what_it_imports_and_no_dev_package(
     assert "shared" in installed
     assert not installed & DEV_ONLY, f"{name} ships {installed & DEV_ONLY}"
     assert ("pyjwt" in installed) == (name == "account"), "only account signs tokens"
+
+
+PACKAGES = {"shared": ROOT / "shared", "devstack": ROOT / "devstack"} | {
+    name: ROOT / "services" / name for name in SERVICES
+}
+
+
+def imported_distributions(src: Path) -> set[str]:
+    """Third-party distributions the modules under `src` import (top-level names)."""
+    tops: set[str] = set()
+    for path in src.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                tops.add(node.module.split(".")[0])
+    owners = importlib.metadata.packages_distributions()
+    return {canonical(d) for top in tops for d in owners.get(top, [])}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared(project: Path) -> set[str]:
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = list(meta["dependencies"])
+    for extra in meta.get("optional-dependencies", {}).values():
+        requirements += extra
+    return {canonical(re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0]) for r in requirements}
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_each_package_declares_what_it_imports(name: str) -> None:
+    project = PACKAGES[name]
+    ours = {canonical(n) for n in PACKAGES}
+    missing = imported_distributions(project / "src") - declared(project) - ours
+    assert not missing, f"{name} imports {missing} without declaring them"
