@@ -277,6 +277,8 @@ def server_process(argv: list[str], port: int, what: str) -> Iterator[None]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stderr:  # read only on a failed start; closed here so no pipe outlives the test
+            proc.stderr.close()
 
 
 def _listening_socket() -> socket.socket:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from minilogin_testkit import free_port, server_process
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from shared.clock import FakeClock
 from shared.keys import Keys
@@ -68,6 +69,10 @@ async def test_ticket_state_machine_works_through_a_sentinel_url(sentinel_url: s
     finally:
         await redis.delete(keys.ticket(ticket.id))
         await redis.aclose()
+        # Closing the primary's client leaves the Sentinel's own clients open (redis-py).
+        pool = redis.connection_pool
+        assert isinstance(pool, SentinelConnectionPool)
+        await pool.sentinel_manager.aclose()
 
 
 def test_commands_packed_in_c_match_redis_py_byte_for_byte() -> None:
