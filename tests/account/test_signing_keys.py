@@ -100,7 +100,7 @@ def test_published_key_files_are_read_as_a_comma_separated_list() -> None:
 def test_access_tokens_under_the_previous_secret_key_verify_during_a_rotation() -> None:
     claims = {**CLAIMS, "aud": "https://login.example/oauth/userinfo"}
     token = AccessTokenKey("old-key").sign(claims)
-    audience, issuer = claims["aud"], claims["iss"]
+    audience, issuer = str(claims["aud"]), str(claims["iss"])
     rotating = AccessTokenKey("new-key", ("old-key",))
     assert rotating.verify(token, audience=audience, issuer=issuer)["sub"] == "u_1"
     with pytest.raises(jwt.InvalidSignatureError):

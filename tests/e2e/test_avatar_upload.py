@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import aiohttp
 from minilogin_testkit import Stack, wait_for_status
@@ -18,7 +19,9 @@ def _jpeg_with_metadata() -> bytes:
     return out.getvalue()
 
 
-async def _upload(stack: Stack, ticket: str, session: str, data: bytes) -> tuple[int, dict]:
+async def _upload(
+    stack: Stack, ticket: str, session: str, data: bytes
+) -> tuple[int, dict[str, Any]]:
     form = aiohttp.FormData()
     form.add_field("ticket", ticket)
     form.add_field("session", session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -14,10 +14,9 @@ from shared.tickets import TicketStatus
 
 
 async def _ticket_state(stack: Stack, ticket_id: str) -> dict[str, str]:
-    raw: dict[str, str] = await stack.redis.hgetall(
-        Keys(stack.settings.qr_issuer.namespace).ticket(ticket_id)
-    )
-    return raw
+    key = Keys(stack.settings.qr_issuer.namespace).ticket(ticket_id)
+    # The stack's client decodes responses, so the hash comes back as str.
+    return cast("dict[str, str]", await stack.redis.hgetall(key))
 
 
 async def _scanned(stack: Stack, openid: str) -> tuple[dict[str, Any], dict[str, Any], str]:

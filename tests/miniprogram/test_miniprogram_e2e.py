@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from minilogin_testkit import SANDBOX_APPID, Stack, next_status, wait_for_status
@@ -15,7 +16,9 @@ from minilogin_testkit import SANDBOX_APPID, Stack, next_status, wait_for_status
 SCRIPT = Path(__file__).resolve().parents[2] / "miniprogram" / "test" / "e2e" / "run-login.js"
 
 
-async def _run_login(stack: Stack, qr_url: str, openid: str, **extra: str) -> tuple[int, dict]:
+async def _run_login(
+    stack: Stack, qr_url: str, openid: str, **extra: str
+) -> tuple[int, dict[str, Any]]:
     node = shutil.which("node")
     assert node, "node is not on PATH: install Node.js 20+"
     env = {k: v for k, v in os.environ.items() if k != "NODE_TEST_CONTEXT"}
