@@ -22,11 +22,19 @@ async def _run_login(
     node = shutil.which("node")
     assert node, "node is not on PATH: install Node.js 20+"
     env = {k: v for k, v in os.environ.items() if k != "NODE_TEST_CONTEXT"}
-    env.update({"ML_GATEWAY_URL": stack.base["scan-gateway"], "ML_SANDBOX_URL": stack.sandbox_url,
-                "ML_APPID": SANDBOX_APPID, "ML_OPENID": openid, "ML_QR_URL": qr_url, **extra})
+    env.update(
+        {
+            "ML_GATEWAY_URL": stack.base["scan-gateway"],
+            "ML_SANDBOX_URL": stack.sandbox_url,
+            "ML_APPID": SANDBOX_APPID,
+            "ML_OPENID": openid,
+            "ML_QR_URL": qr_url,
+            **extra,
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
-        node, str(SCRIPT), env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        node, str(SCRIPT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     lines = out.decode().strip().splitlines()
     assert lines, err.decode()
@@ -41,7 +49,7 @@ async def test_mini_program_logic_completes_a_login_the_pc_browser_receives(
     stack = real_stack
     user = (await stack.users())[1]
     browser = stack.browser()
-    ticket, verifier = await browser.ticket()
+    ticket, _verifier = await browser.ticket()
     async with browser.socket(ticket["ticket"]) as ws:
         assert (await next_status(ws))["status"] == "pending"
         code, result = await _run_login(stack, ticket["qr"]["content"], user["openid"])
