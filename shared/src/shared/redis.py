@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import DataError
 
 _FAKE_SERVERS: dict[str, Any] = {}
@@ -81,6 +81,15 @@ def open_redis(url: str) -> aioredis.Redis:
         connection_class=HiredisPackingConnection,
     )
     return aioredis.Redis.from_pool(pool)
+
+
+async def close_redis(client: aioredis.Redis) -> None:
+    """Close a client from `open_redis`, with the Sentinel clients behind a primary (redis-py
+    leaves those open when the primary's client closes)."""
+    await client.aclose()
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        await pool.sentinel_manager.aclose()
 
 
 class HiredisPackingConnection(aioredis.Connection):

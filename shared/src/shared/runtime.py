@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from shared import logs
 from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
-from shared.redis import open_redis
+from shared.redis import close_redis, open_redis
 from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ def redis_ctx(url: str) -> CleanupCtx:
     async def open_() -> aioredis.Redis:
         return open_redis(url)
 
-    return resource(REDIS, open_, lambda r: r.aclose())
+    return resource(REDIS, open_, close_redis)
 
 
 def bus_ctx(url: str, namespace: str, queue_type: str = "quorum") -> CleanupCtx:
