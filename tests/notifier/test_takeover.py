@@ -5,16 +5,23 @@ handler_cancellation, and an aiohttp or a server it was not checked against is r
 from __future__ import annotations
 
 import asyncio
+import base64
+import concurrent.futures
+import os
+import struct
 from collections.abc import Callable
 
 import aiohttp
 import pytest
+import uvloop
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
+from raw_socket import CLOSE, TEXT, RawSocket
 
 import notifier.app
 from devstack.settings import StackSettings
 from notifier import aiohttp_takeover
+from notifier.socket import TicketSocket
 
 WAIT = 5.0
 UPGRADE = b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
@@ -148,3 +155,48 @@ async def test_a_connection_that_does_not_close_is_dropped_at_the_shutdown_timeo
     await asyncio.wait_for(runner.cleanup(), WAIT)
     assert await asyncio.wait_for(reader.read(), WAIT) == b""  # dropped without a "bye"
     writer.close()
+
+
+def test_a_lean_socket_on_uvloop_answers_and_closes_when_its_server_stops() -> None:
+    """The services run on uvloop (shared.runtime.run), whose transports are not asyncio's."""
+
+    async def scenario() -> None:
+        gone: list[TicketSocket] = []
+
+        async def handler(request: web.Request) -> web.Response:
+            sock = TicketSocket.take_over(request, "t", gone.append)
+            sock.push({"version": 1, "status": "pending"})
+            sock.listen()
+            return web.Response(status=101)
+
+        app = web.Application()
+        app.router.add_get("/", handler)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(
+            UPGRADE.replace(
+                b"\r\n\r\n",
+                b"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+                + base64.b64encode(os.urandom(16))
+                + b"\r\n\r\n",
+            )
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        raw = RawSocket(reader, writer)
+        assert await raw.frame() == (TEXT, b'{"version": 1, "status": "pending"}')
+        raw.text("ping")
+        assert await raw.frame() == (TEXT, b"pong")
+        stopping = asyncio.ensure_future(runner.cleanup())
+        opcode, payload = await raw.frame()
+        assert (opcode, payload[:2]) == (CLOSE, struct.pack("!H", 1001))
+        raw.send(CLOSE, payload[:2])
+        assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        await asyncio.wait_for(stopping, WAIT)
+        assert gone
+        writer.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(uvloop.run, asyncio.wait_for(scenario(), 20)).result()

@@ -153,11 +153,16 @@ def take_over(request: web.Request, protocol: Detached, handshake: bytes) -> Fen
     handler._task_handler = None
     handler.transport = None
     handler.connection_lost(None)
-    protocol.connection_made(transport)
-    fence.hold(protocol)
-    transport.write(handshake)
-    if not transport.is_reading():
-        transport.resume_reading()  # aiohttp paused it for a buffer it no longer has
-    if tail:
-        protocol.data_received(tail)
+    try:
+        protocol.connection_made(transport)
+        fence.hold(protocol)
+        transport.write(handshake)
+        if not transport.is_reading():
+            transport.resume_reading()  # aiohttp paused it for a buffer it no longer has
+        if tail:
+            protocol.data_received(tail)
+    except BaseException:
+        fence.release(protocol)
+        transport.abort()  # neither aiohttp's nor the protocol's: nobody else would close it
+        raise
     return fence
