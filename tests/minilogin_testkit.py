@@ -308,13 +308,15 @@ async def start_stack(
     ports = {name: sock.getsockname()[1] for name, sock in socks.items()}
     sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
     real = kind == "real"
+    # A test may name another public URL (https, to see what a production origin gets).
+    public = overrides.pop("public_url", f"http://127.0.0.1:{ports['qr-issuer']}")
     settings = StackSettings.of(
         redis_url=REAL_REDIS if real else f"memory://{namespace}",
         amqp_url=REAL_AMQP if real else f"memory://{namespace}",
         mongo_url=mongo_url,
         mongo_db=namespace,
         namespace=namespace,
-        public_url=f"http://127.0.0.1:{ports['qr-issuer']}",
+        public_url=public,
         wx_api_base=sandbox_url,
         log_json=True,
         log_level="WARNING",
@@ -341,7 +343,7 @@ async def start_stack(
         app = build_app(settings, clock, sandbox_url=sandbox_url)
         servers.append(await _serve(app, socks["qr-issuer"]))
         apps = dict.fromkeys(("qr-issuer", "scan-gateway", "account", "notifier"), app)
-        one = public_url
+        one = f"http://127.0.0.1:{ports['qr-issuer']}"  # where it listens, whatever the public URL
         base = dict.fromkeys(ports, one)
         notifiers = [one]
     redis = open_redis(settings.notifier.redis_url.get_secret_value())

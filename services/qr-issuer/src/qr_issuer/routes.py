@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from qr_issuer import qr_png
 from qr_issuer.context import ISSUER, Issuer
 from shared import ids, logs
-from shared.binding import binding_for, check_binding, set_binding
+from shared.binding import check_binding, new_binding, set_binding
 from shared.errors import AppError
 from shared.events import TicketIssued, new_event
 from shared.registry import Connection, QrKind
@@ -124,7 +124,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         await issuer.limiter.hit(TICKET_LIMIT, ip, limit=limit, per=60)
         raise
 
-    binding = binding_for(request)
+    binding = new_binding()
     now = issuer.clock.now()
     ticket = Ticket(
         id=ids.ticket_id(),
@@ -176,7 +176,8 @@ async def create_ticket(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
-    set_binding(resp, binding, secure=issuer.settings.cookie_secure)
+    https = settings.public_url.startswith("https://")
+    set_binding(resp, binding, https=https, secure=settings.cookie_secure)
     return resp
 
 
