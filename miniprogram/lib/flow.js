@@ -44,7 +44,7 @@ const SESSION_DEAD = {
 const PHONE_AGAIN = { wechat_invalid_code: true, phone_required: true };
 
 // Server risk reasons that repeat what the launch scene already told us.
-const SCENE_REASONS = { long_press_image: true, album_image: true };
+const SCENE_REASONS = { long_press_image: true, album_image: true, unknown_scene: true };
 
 function noop() {}
 

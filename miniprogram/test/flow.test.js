@@ -172,6 +172,15 @@ test('the server flag for the same forwarded image is not repeated', async () =>
   assert.match(v.warning.texts[0], /picture in a chat/);
 });
 
+test("the server's unknown_scene flag is not repeated over the page's own warning", async () => {
+  const body = h.scanBody({ risk: { warning: true, reason: 'unknown_scene' } });
+  const { flow } = setup({ wx: { launchScene: 1036, routes: { '/mp/v1/scan': [h.ok(body)] } } });
+  await flow.start(h.sceneQuery());
+  const v = flow.view();
+  assert.equal(v.warning.texts.length, 1);
+  assert.match(v.warning.texts[0], /not opened by scanning it with your camera/);
+});
+
 test('warning texts name the source: chat image, album, unknown', async () => {
   const texts = {};
   for (const scene of [1048, 1049, 1036]) {

@@ -22,14 +22,26 @@ log = logs.get(__name__)
 routes = web.RouteTableDef()
 
 TICKET = Field(pattern=f"^{ids.TICKET_ID_PATTERN}$")
-# Launch scenes where the code was not seen through the phone's camera: a forwarded or
-# saved picture may be an attacker's (QRLJacking), so the phone must warn.
-RISKY_SCENES = {
-    1048: "long_press_image",
-    1049: "album_image",
+# The only launch scenes trusted: the phone's camera pointed at a QR code (1011) or a mini
+# program code (1047), as the mini program's lib/scene.js has it. Any other way in (a
+# forwarded or saved picture, a chat link, a scene WeChat adds later, none at all) may be
+# an attacker's code (QRLJacking), so the phone must warn.
+CAMERA_SCENES = frozenset({1011, 1047})
+# Why the phone warns, for the scenes that say more than "not the camera".
+SCENE_RISKS = {
     1012: "long_press_image",
+    1048: "long_press_image",
     1013: "album_image",
+    1049: "album_image",
 }
+UNKNOWN_SCENE = "unknown_scene"
+
+
+def scene_risk(scene: int | None) -> str | None:
+    """Why a scan from this launch scene needs a warning; None for a camera scan."""
+    if scene in CAMERA_SCENES:
+        return None
+    return SCENE_RISKS.get(scene or 0, UNKNOWN_SCENE)
 
 
 # What the user chose with the avatar component: an uploaded https URL or a small data URL.
@@ -123,7 +135,7 @@ async def scan(request: web.Request) -> web.Response:
     )
     with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_scanned", ticket_id=ticket.id, launch_scene=body.launch_scene)
-    risk = RISKY_SCENES.get(body.launch_scene or 0)
+    risk = scene_risk(body.launch_scene)
     app = await gw.registry.app(ticket.client_id)
     return web.json_response(
         {
