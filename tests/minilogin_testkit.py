@@ -39,6 +39,7 @@ from shared.keys import Keys
 from shared.redis import open_redis
 from shared.registry import Registry
 from shared.tickets import TicketStore
+from shared.web import AppRunner
 from wechat_sandbox.app import create_app as create_sandbox
 
 REAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -291,7 +292,7 @@ def _listening_socket() -> socket.socket:
 
 
 async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
+    runner = AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner

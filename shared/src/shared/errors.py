@@ -28,6 +28,29 @@ class MalformedJson(AppError):
     message = "The request body is not valid JSON."
 
 
+# What the HTTP parser refuses before any route sees the request. aiohttp has sent its
+# status line (400) by the time we can say more, so these differ only in their code.
+class BadHttpRequest(AppError):
+    code = "bad_http_request"
+    message = "The HTTP request is malformed."
+
+
+class UriTooLong(AppError):
+    code = "uri_too_long"
+    message = "The request line (URL) is too long."
+
+
+class HeadersTooLarge(AppError):
+    code = "headers_too_large"
+    message = "A request header is too long, or there are too many headers."
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    message = "Send the body as application/json."
+
+
 class Unauthorized(AppError):
     status = 401
     code = "unauthorized"

@@ -21,6 +21,7 @@ from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
 from shared.redis import close_redis, open_redis
 from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
+from shared.web import AppRunner
 
 T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
@@ -84,7 +85,7 @@ async def serve(
 ) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run)."""
     log = logs.get("runtime")
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    runner = AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
     # What startup built lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk every one of those ~100k objects (20-30 ms here) while

@@ -3,17 +3,33 @@ client address, health, readiness and metrics routes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import ERROR as PARSER_ERROR
+from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from shared import ids, logs
-from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
+from shared.errors import (
+    AppError,
+    BadHttpRequest,
+    HeadersTooLarge,
+    InvalidRequest,
+    MalformedJson,
+    UnsupportedMediaType,
+    UriTooLong,
+    error_body,
+)
 
 log = logs.get(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -123,6 +139,78 @@ async def _render_errors(
         )
 
 
+# aiohttp's text for a line over its limit: "Got more than N bytes when reading: <line>."
+# The C parser quotes the URL, the pure-Python one the whole request line.
+_URL_TOO_LONG = re.compile(
+    r"Got more than \d+ bytes when reading: (bytearray\()?b'(/|\*|https?:|[A-Z]+ )"
+)
+
+
+def _parser_refusal(text: str) -> AppError:
+    """What to tell a client whose request aiohttp's HTTP parser refused, from the status
+    and plain-text message aiohttp made of it (the only trace of its exception left)."""
+    if _URL_TOO_LONG.match(text):
+        return UriTooLong()
+    if text.startswith(("Got more than", "Too many headers")):
+        return HeadersTooLarge()
+    return BadHttpRequest()
+
+
+class _ParserRefusal(web.BaseRequest):
+    """The request object aiohttp makes for what its HTTP parser refused (an oversized URL or
+    header, a control character in a header line). Its plain-text answer is written from a
+    place no middleware sees; just before the headers go out, the answer becomes our JSON
+    error body instead. (A custom RequestHandler class would be simpler, but the notifier's
+    socket takeover accepts only aiohttp's own.)"""
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        if not isinstance(response, web.Response):
+            return
+        request_id = ids.trace_id()[:16]
+        if response.status >= 500:
+            log.error("unhandled_error", status=response.status, request_id=request_id)
+            body = error_body("internal_error", "Something went wrong on our side.", request_id)
+        else:
+            # The status line is ready by now: it stays aiohttp's 400. Only the code says
+            # which limit was hit. aiohttp's text quotes the refused line, which may hold a
+            # cookie or token, so it is neither logged nor sent.
+            err = _parser_refusal(response.text or "")
+            log.info("request_refused", error_code=err.code, status=response.status)
+            body = error_body(err.code, err.detail_message, request_id)
+        raw = json.dumps(body).encode()
+        response.content_type = "application/json"
+        response.charset = "utf-8"
+        response.body = raw
+        # The length of aiohttp's text was filled in already.
+        response.headers["Content-Length"] = str(len(raw))
+        response.headers["Cache-Control"] = "no-store"
+
+
+class AppRunner(web.AppRunner):
+    """`web.AppRunner` whose server answers HTTP-level refusals with JSON errors. Every
+    service, the embedded stack and the tests serve through it."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        make_request = server.request_factory
+
+        def request_factory(
+            message: RawRequestMessage,
+            payload: StreamReader,
+            protocol: RequestHandler,
+            writer: AbstractStreamWriter,
+            task: asyncio.Task[None],
+        ) -> web.BaseRequest:
+            if message is PARSER_ERROR:
+                loop = asyncio.get_running_loop()
+                return _ParserRefusal(message, payload, protocol, writer, task, loop)
+            return make_request(message, payload, protocol, writer, task)
+
+        # Read by each connection's RequestHandler when it is made, so set before any is.
+        server.request_factory = request_factory
+        return server
+
+
 def error_response(request: web.Request, err: AppError, *, oauth: bool = False) -> web.Response:
     rid = request.get(REQUEST_ID, "")
     if err.status >= 500:
@@ -146,15 +234,52 @@ def error_response(request: web.Request, err: AppError, *, oauth: bool = False) 
     return web.json_response(body, status=err.status, headers=headers)
 
 
+# The largest body a JSON endpoint takes (an admin's 400 kB logo data URL fits) and the
+# deepest nesting: our request bodies are at most three levels deep, and unbounded nesting
+# makes the parser recurse until RecursionError.
+JSON_MAX_BYTES = 512 * 1024
+JSON_MAX_DEPTH = 32
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        todo.extend((child, depth + 1) for child in children)
+    return False
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Parse the body as JSON into `model`; unknown fields and wrong types are refused."""
+    """Parse the body as JSON into `model`; unknown fields and wrong types are refused.
+    Every JSON body goes through here: the media type (a cross-site form or `text/plain`
+    "simple request" must not reach a handler), the size and the depth are checked once."""
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("Send the body as application/json (UTF-8).")
+    length = request.content_length
+    if length is not None and length > JSON_MAX_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=JSON_MAX_BYTES, actual_size=length)
     raw = await request.read()
+    if len(raw) > JSON_MAX_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=JSON_MAX_BYTES, actual_size=len(raw))
     if not raw:
         raise MalformedJson("The request body is empty; send a JSON object.")
     try:
         data = json.loads(raw)
+    except RecursionError as exc:
+        raise MalformedJson(f"The JSON is nested more than {JSON_MAX_DEPTH} levels deep.") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson() from exc
+    if _deeper_than(data, JSON_MAX_DEPTH):
+        raise MalformedJson(f"The JSON is nested more than {JSON_MAX_DEPTH} levels deep.")
     return validate(model, data)
 
 

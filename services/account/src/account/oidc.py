@@ -4,8 +4,8 @@ client_secret_basic or client_secret_post), and userinfo."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,6 +21,8 @@ from shared.registry import UnknownClient
 log = logs.get(__name__)
 routes = web.RouteTableDef()
 TOKEN_TTL = 600
+# RFC 7636 section 4.1: 43 to 128 of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
+VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}", re.ASCII)
 
 
 def _account(request: web.Request) -> Account:
@@ -91,7 +93,7 @@ def _client_credentials(request: web.Request, form: Any) -> tuple[str, str]:
             raw = base64.b64decode(header[6:], validate=True).decode()
             cid, _, secret = raw.partition(":")
             return unquote(cid), unquote(secret)
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # bad base64, non-ASCII text and bad UTF-8 alike
             raise InvalidClient("Malformed Basic authorization header.") from exc
     return str(form.get("client_id", "")), str(form.get("client_secret", ""))
 
@@ -118,8 +120,12 @@ async def token(request: web.Request) -> web.Response:
     )
     if not code or not redirect_uri:
         raise InvalidRequest("code and redirect_uri are required.")
-    if not 43 <= len(verifier) <= 128:
-        raise InvalidRequest("code_verifier (43 to 128 characters) is required: PKCE S256.")
+    # Checked before the code is looked at: redeeming takes the code out, so a malformed
+    # verifier must not use it up.
+    if not VERIFIER.fullmatch(verifier):
+        raise InvalidRequest(
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636): PKCE S256."
+        )
     try:
         grant = await acct.codes.redeem(
             code, client_id=client_id, redirect_uri=redirect_uri, verifier=verifier

@@ -46,7 +46,9 @@ class CreateTicket(BaseModel):
     redirect_uri: str = Field(min_length=1, max_length=2048)
     state: str = Field(default="", max_length=512)
     nonce: str = Field(default="", max_length=256)
-    code_challenge: str = Field(pattern=r"^[A-Za-z0-9_-]{43,128}$")
+    # BASE64URL(SHA-256(verifier)) is always exactly 43 characters; anything else could never
+    # match a verifier, and the login would fail only at the token endpoint.
+    code_challenge: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
     code_challenge_method: Literal["S256"] = "S256"
     connection: str | None = Field(default=None, max_length=31)
     mode: Literal["redirect", "popup"] = "redirect"

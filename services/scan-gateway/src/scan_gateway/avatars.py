@@ -11,7 +11,8 @@ import asyncio
 import base64
 import io
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from PIL import Image, UnidentifiedImageError
 
 from scan_gateway.context import GATEWAY
@@ -39,25 +40,58 @@ def shrink(raw: bytes) -> bytes:
     return out.getvalue()
 
 
-@routes.post("/mp/v1/avatar")
-async def upload_avatar(request: web.Request) -> web.Response:
+# What aiohttp's multipart reader raises on a malformed body (a bad boundary, a control
+# character in a part header, a truncated part). Its Bad*Disposition* RuntimeWarnings are
+# raised, not just warned, where warnings are errors (the tests).
+MALFORMED = (ValueError, HttpProcessingError, RuntimeWarning)
+FIELD_LIMITS = {"ticket": 64, "session": 256, "avatar": MAX_UPLOAD}
+
+
+async def _part_bytes(part: BodyPartReader, name: str) -> bytes:
+    """The part's raw bytes, reading no further than its limit allows."""
+    data = bytearray()
+    while chunk := await part.read_chunk():
+        data += chunk
+        if len(data) > FIELD_LIMITS[name]:
+            if name == "avatar":
+                raise InvalidRequest("The avatar is larger than 2 MiB.")
+            raise InvalidRequest(f"The form field {name!r} is too long.")
+    return bytes(data)
+
+
+async def _form(request: web.Request) -> dict[str, bytes]:
+    """ticket, session and avatar from the multipart body. The session is checked as soon as
+    ticket and session are in (the mini program sends them before the file), so without a
+    valid one nobody gets us to read, let alone decode, a picture."""
     gw = request.app[GATEWAY]
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidRequest("Upload the avatar as multipart/form-data with a field 'avatar'.")
     fields: dict[str, bytes] = {}
+    checked = False
     reader = await request.multipart()
     async for part in reader:
-        name = getattr(part, "name", None)
-        if name in ("ticket", "session", "avatar") and name not in fields:
-            data = await part.read(decode=False)  # type: ignore[union-attr]  # a BodyPartReader
-            if len(data) > MAX_UPLOAD:
-                raise InvalidRequest("The avatar is larger than 2 MiB.")
-            fields[name] = bytes(data)
-    missing = [f for f in ("ticket", "session", "avatar") if not fields.get(f)]
+        if not isinstance(part, BodyPartReader):
+            raise InvalidRequest("Nested multipart bodies are not accepted.")
+        name = part.name
+        if name in FIELD_LIMITS and name not in fields:
+            fields[name] = await _part_bytes(part, name)
+        if not checked and fields.get("ticket") and fields.get("session"):
+            await gw.sessions.require(
+                fields["session"].decode(errors="replace"),
+                fields["ticket"].decode(errors="replace"),
+            )
+            checked = True
+    missing = [f for f in FIELD_LIMITS if not fields.get(f)]
     if missing:
         raise InvalidRequest(f"Missing form fields: {', '.join(missing)}.")
-    await gw.sessions.require(
-        fields["session"].decode(errors="replace"), fields["ticket"].decode(errors="replace")
-    )
+    return fields
+
+
+@routes.post("/mp/v1/avatar")
+async def upload_avatar(request: web.Request) -> web.Response:
+    if request.content_type != "multipart/form-data":
+        raise InvalidRequest("Upload the avatar as multipart/form-data with a field 'avatar'.")
+    try:
+        fields = await _form(request)
+    except MALFORMED as exc:
+        raise InvalidRequest("The multipart body is malformed.") from exc
     png = await asyncio.get_running_loop().run_in_executor(None, shrink, fields["avatar"])
     return web.json_response({"url": "data:image/png;base64," + base64.b64encode(png).decode()})
