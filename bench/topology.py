@@ -184,6 +184,9 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         "ML_RATE_SCANS_PER_USER": UNLIMITED,
         # One RabbitMQ node: the single-node setting (docs/operations.md).
         "ML_BUS_QUEUE_TYPE": QUEUE_TYPE,
+        # The services and the sandbox share the built-in (public) development AppSecret,
+        # and the other built-in secrets do: a benchmark here, never a deployment.
+        "ML_ENV": "development",
     }
     env.pop("MONGO_URL", None)  # the services read it before ML_MONGO_URL
     py = sys.executable

@@ -30,7 +30,8 @@ def normalise(path: str) -> str:
 
 def build_app(service: str) -> web.Application:
     module = __import__(f"{SERVICES[service]}.app", fromlist=["create_app"])
-    app: web.Application = module.create_app(SERVICE_SETTINGS[service]())
+    # Built, never started: the built-in development secrets will do.
+    app: web.Application = module.create_app(SERVICE_SETTINGS[service](environment="development"))
     return app
 
 

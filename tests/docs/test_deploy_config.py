@@ -7,6 +7,7 @@ and no /internal/ route anywhere. Nothing here starts a container or talks to a 
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from docs_support import ROOT, SERVICES
 
 from devstack.settings import SERVICE_SETTINGS
 from shared import settings as settings_module
-from shared.settings import SECRET_FILE, ServiceSettings, secret_variables, variables
+from shared.settings import (
+    SECRET_FILE,
+    InvalidSettings,
+    ServiceSettings,
+    secret_variables,
+    variables,
+)
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -141,6 +148,70 @@ def test_env_example_is_production_safe() -> None:
     for secret in ("ML_SECRET_KEY", "ML_ADMIN_TOKEN", "ML_WX_SECRET"):
         assert "CHANGE-ME" in names[secret]
     assert "Fernet.generate_key()" in text
+
+
+def env_example_values() -> dict[str, str]:
+    """The variables the example sets (commented-out ones left out)."""
+    return {n: v for n, v in env_example_names().items() if f"\n{n}=" in ENV_EXAMPLE.read_text()}
+
+
+def placeholders() -> dict[str, str]:
+    """The example's values an operator must replace: CHANGE-ME and the placeholders."""
+    public = set(settings_module.PUBLIC_VALUES)
+    return {
+        n: v
+        for n, v in env_example_values().items()
+        if n in settings_variables() and ("CHANGE-ME" in v or v in public)
+    }
+
+
+def filled_in() -> dict[str, str]:
+    """The example as an operator fills it in: real values for every placeholder."""
+    real = {
+        "ML_SECRET_KEY": Fernet.generate_key().decode(),
+        "ML_ADMIN_TOKEN": secrets.token_hex(32),
+        "ML_WX_SECRET": secrets.token_hex(16),
+        "ML_WX_APPID": "wx" + secrets.token_hex(8),
+        "ML_PUBLIC_URL": "https://login.corp.example",
+    }
+    return env_example_values() | {
+        n: real.get(n) or re.sub(r"CHANGE-ME[\w-]*", secrets.token_hex(12), v)
+        for n, v in placeholders().items()
+    }
+
+
+def test_env_example_marks_every_secret_it_needs_replaced() -> None:
+    assert {
+        "ML_SECRET_KEY", "ML_ADMIN_TOKEN", "ML_WX_SECRET", "ML_WX_APPID", "ML_PUBLIC_URL",
+        "ML_REDIS_URL", "ML_AMQP_URL", "MONGO_URL",
+    } <= set(placeholders())  # fmt: skip
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_placeholder_in_the_env_example_is_refused(service: str) -> None:
+    cls = SERVICE_SETTINGS[service]
+    assert env_example_values()["ML_ENV"] == "production"
+    cls.from_env(filled_in())  # filled in, the example starts every service
+    for var, value in placeholders().items():
+        if var not in all_names(cls):
+            continue
+        with pytest.raises(InvalidSettings) as caught:
+            cls.from_env(filled_in() | {var: value})
+        assert f"\n  {var}: " in str(caught.value)
+        assert value not in str(caught.value)
+
+
+def test_no_production_profile_runs_in_development() -> None:
+    for name in SERVICES:
+        assert compose()["services"][name]["environment"]["ML_ENV"] == "production"
+    config, _ = k8s_config()
+    assert config["ML_ENV"] == "production"
+    for container in deployments().values():
+        assert "ML_ENV" not in {e["name"] for e in container.get("env", [])}
+    # No file in deploy/ sets development, not even commented out.
+    for path in DEPLOY.rglob("*"):
+        if path.is_file():
+            assert not re.search(r"ML_ENV\W+development", path.read_text(errors="replace")), path
 
 
 def test_env_example_says_which_service_reads_each_variable_and_which_are_secret() -> None:

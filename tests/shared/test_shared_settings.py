@@ -1,5 +1,6 @@
 """Settings per service, parsed once from ML_* variables: each service reads only its own,
-secrets are never shown, and a bad value stops startup with the variable named."""
+secrets are never shown, a bad value stops startup with the variable named, and outside
+development a public value (built-in secret, example placeholder) is refused."""
 
 from __future__ import annotations
 
@@ -16,13 +17,25 @@ from devstack.settings import SERVICE_SETTINGS, StackSettings
 from notifier.settings import NotifierSettings
 from qr_issuer.settings import QrIssuerSettings
 from scan_gateway.settings import ScanGatewaySettings
-from shared.settings import DEV_SECRET_KEY, InvalidSettings, ServiceSettings, secret_variables
+from shared.settings import (
+    DEV_ADMIN_TOKEN,
+    DEV_SECRET_KEY,
+    DEV_WX_APPID,
+    DEV_WX_SECRET,
+    InvalidSettings,
+    ServiceSettings,
+    env_names,
+    secret_variables,
+)
 
 FERNET_KEY = Fernet.generate_key().decode()
+# Where a test is about parsing, not about production: the built-in secrets are allowed.
+DEV = {"ML_ENV": "development"}
 
 
 def test_secrets_never_show_in_repr_or_str() -> None:
     settings = AccountSettings(
+        environment="development",
         admin_token=SecretStr("adm-token-1"),
         secret_key=SecretStr(FERNET_KEY),
         previous_secret_keys=(SecretStr(DEV_SECRET_KEY),),
@@ -56,7 +69,7 @@ def test_from_env_parses_each_services_variables() -> None:
         "ML_MONGO_URL": "mongodb://db:27017",
         "ML_MONGO_DB": "logins",
         "ML_NAMESPACE": "tenant1",
-        "ML_PUBLIC_URL": "https://login.example.com/",
+        "ML_PUBLIC_URL": "https://login.corp.example/",
         "ML_HOST": "10.0.0.5",
         "ML_PORT": "9000",
         "ML_WORKERS": "3",
@@ -89,7 +102,7 @@ def test_from_env_parses_each_services_variables() -> None:
         "logins",
         "tenant1",
     )
-    assert qr.issuer == "https://login.example.com"
+    assert qr.issuer == "https://login.corp.example"
     assert (qr.host, qr.port, qr.workers, qr.max_in_flight) == ("10.0.0.5", 9000, 3, 64)
     assert (qr.bus_queue_type, qr.log_level, qr.log_json) == ("classic", "DEBUG", False)
     assert (qr.wx_api_base, qr.wx_appid, qr.wx_secret.get_secret_value()) == (
@@ -109,7 +122,7 @@ def test_from_env_parses_each_services_variables() -> None:
     acct = AccountSettings.from_env(env)
     assert (acct.admin_token.get_secret_value(), acct.ticket_ttl) == ("adm", 90)
     assert acct.jwt_private_key_file == "/run/secrets/jwt.pem"
-    assert acct.issuer == "https://login.example.com"
+    assert acct.issuer == "https://login.corp.example"
 
     notifier = NotifierSettings.from_env(env)
     assert (notifier.namespace, notifier.port, notifier.bus_queue_type) == (
@@ -123,27 +136,30 @@ def test_from_env_parses_each_services_variables() -> None:
 
 @pytest.mark.parametrize("cls", SERVICE_SETTINGS.values(), ids=SERVICE_SETTINGS)
 def test_without_variables_every_service_gets_the_defaults(cls: type[ServiceSettings]) -> None:
-    assert cls.from_env({}) == cls()
-    assert cls().port == 8000
-    assert cls().redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
+    defaults = cls(environment="development")
+    assert cls.from_env(DEV) == defaults
+    assert defaults.port == 8000
+    assert defaults.redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
 
 
 def test_the_constructor_never_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ML_PORT", "9100")
     monkeypatch.setenv("ML_ADMIN_TOKEN", "from-the-environment")
-    assert AccountSettings().port == 8000
-    assert AccountSettings().admin_token.get_secret_value() != "from-the-environment"
+    monkeypatch.setenv("ML_ENV", "development")
+    assert AccountSettings(environment="development").port == 8000
+    with pytest.raises(ValidationError, match="ML_ADMIN_TOKEN"):
+        AccountSettings()  # production: the environment's ML_ENV is not read either
     assert AccountSettings.from_env().port == 9100
 
 
 def test_unprefixed_mongo_url_wins_and_overrides_win_over_the_environment() -> None:
     s = AccountSettings.from_env(
-        {"MONGO_URL": "mongodb://plain:1", "ML_MONGO_URL": "mongodb://ml:2", "ML_PORT": "1"},
+        {"MONGO_URL": "mongodb://plain:1", "ML_MONGO_URL": "mongodb://ml:2", "ML_PORT": "1", **DEV},
         port=8123,
     )
     assert s.mongo_url.get_secret_value() == "mongodb://plain:1"
     assert s.port == 8123
-    only_prefixed = AccountSettings.from_env({"ML_MONGO_URL": "mongodb://ml:2"})
+    only_prefixed = AccountSettings.from_env({"ML_MONGO_URL": "mongodb://ml:2", **DEV})
     assert only_prefixed.mongo_url.get_secret_value() == "mongodb://ml:2"
 
 
@@ -153,12 +169,13 @@ def test_lists_are_comma_separated() -> None:
         {
             "ML_PREVIOUS_SECRET_KEYS": f" {keys[0]} ,{keys[1]},",
             "ML_JWT_PUBLISHED_KEY_FILES": "/keys/a.pem, /keys/b.pem",
+            **DEV,
         }
     )
     assert [k.get_secret_value() for k in s.previous_secret_keys] == keys
     assert s.jwt_published_key_files == ("/keys/a.pem", "/keys/b.pem")
     empty = AccountSettings.from_env(
-        {"ML_PREVIOUS_SECRET_KEYS": "", "ML_JWT_PUBLISHED_KEY_FILES": ""}
+        {"ML_PREVIOUS_SECRET_KEYS": "", "ML_JWT_PUBLISHED_KEY_FILES": "", **DEV}
     )
     assert (empty.previous_secret_keys, empty.jwt_published_key_files) == ((), ())
 
@@ -169,7 +186,7 @@ def test_lists_are_comma_separated() -> None:
      ("0", False), ("false", False), ("no", False), ("", False)],
 )  # fmt: skip
 def test_on_off_variables(word: str, value: bool) -> None:
-    assert QrIssuerSettings.from_env({"ML_COOKIE_SECURE": word}).cookie_secure is value
+    assert QrIssuerSettings.from_env({"ML_COOKIE_SECURE": word, **DEV}).cookie_secure is value
     assert NotifierSettings.from_env({"ML_LOG_JSON": word}).log_json is value
 
 
@@ -221,7 +238,7 @@ def test_settings_are_frozen() -> None:
 
 def test_one_process_stack_gives_each_service_only_its_own_settings() -> None:
     stack = StackSettings.from_env(
-        {"ML_ADMIN_TOKEN": "adm", "ML_WX_SECRET": "wxs", "ML_NAMESPACE": "t1"},
+        {"ML_ADMIN_TOKEN": "adm", "ML_WX_SECRET": "wxs", "ML_NAMESPACE": "t1", **DEV},
         rate_scans_per_user=5,
     )
     assert stack.account.admin_token.get_secret_value() == "adm"
@@ -233,3 +250,114 @@ def test_one_process_stack_gives_each_service_only_its_own_settings() -> None:
     assert not hasattr(stack.account, "wx_secret")
     with pytest.raises(TypeError, match="rate_scans_per_minute"):
         StackSettings.of(rate_scans_per_minute=5)
+
+
+# --- Production must not run on public values --------------------------------------------
+
+# What an operator who followed deploy/minilogin.env.example gives a service.
+PRODUCTION = {
+    "ML_PUBLIC_URL": "https://login.corp.example",
+    "ML_SECRET_KEY": FERNET_KEY,
+    "ML_ADMIN_TOKEN": "4f1c0d9e" * 8,
+    "ML_WX_APPID": "wx0123456789abcdef",
+    "ML_WX_SECRET": "9a8b7c6d5e4f30211203f4e5d6c7b8a9",
+    "ML_JWT_PRIVATE_KEY_FILE": "/run/secrets/jwt_private_key",
+}
+# The variables each service refuses to start without when given none.
+REFUSED_DEFAULTS = {
+    "qr-issuer": {"ML_SECRET_KEY", "ML_WX_APPID", "ML_WX_SECRET"},
+    "scan-gateway": {"ML_SECRET_KEY", "ML_WX_APPID", "ML_WX_SECRET"},
+    "account": {"ML_SECRET_KEY", "ML_ADMIN_TOKEN", "ML_JWT_PRIVATE_KEY_FILE"},
+    "notifier": set(),
+}
+
+
+def refused(cls: type[ServiceSettings], env: dict[str, str]) -> set[str]:
+    """The variables `cls.from_env(env)` refuses (none: it starts)."""
+    try:
+        cls.from_env(env)
+    except InvalidSettings as exc:
+        return {line.split(":")[0].strip() for line in str(exc).splitlines()[1:-1]}
+    return set()
+
+
+@pytest.mark.parametrize("service", SERVICE_SETTINGS)
+def test_outside_development_the_built_in_secrets_are_refused(service: str) -> None:
+    cls = SERVICE_SETTINGS[service]
+    assert refused(cls, {}) == REFUSED_DEFAULTS[service]
+    assert refused(cls, {"ML_ENV": "production"}) == REFUSED_DEFAULTS[service]
+    assert refused(cls, DEV) == set()
+    assert refused(cls, PRODUCTION) == set()
+    assert not cls.from_env(PRODUCTION).development
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("ML_SECRET_KEY", DEV_SECRET_KEY),
+        ("ML_PREVIOUS_SECRET_KEYS", f"{Fernet.generate_key().decode()},{DEV_SECRET_KEY}"),
+        ("ML_ADMIN_TOKEN", DEV_ADMIN_TOKEN),
+        ("ML_ADMIN_TOKEN", f" {DEV_ADMIN_TOKEN} "),
+        ("ML_ADMIN_TOKEN", "CHANGE-ME-generate-a-long-random-token"),
+        ("ML_WX_SECRET", DEV_WX_SECRET),
+        ("ML_WX_APPID", DEV_WX_APPID),
+        ("ML_REDIS_URL", "redis://:change-me@redis:6379/0"),
+        ("MONGO_URL", "mongodb://minilogin:CHANGE-ME@mongo:27017/?authSource=admin"),
+        ("ML_JWT_PRIVATE_KEY_FILE", ""),
+    ],
+)
+def test_a_public_value_is_refused_in_every_service_reading_it(var: str, value: str) -> None:
+    readers = [cls for cls in SERVICE_SETTINGS.values() if var in reads(cls)]
+    assert readers
+    for cls in readers:
+        with pytest.raises(InvalidSettings) as caught:
+            cls.from_env({**PRODUCTION, var: value})
+        message = str(caught.value)
+        assert f"\n  {var}: " in message
+        assert "ML_ENV=development" in message  # how a development machine gets past it
+        if value.strip():
+            assert value.strip() not in message
+        # The same value is what `make run` and the tests use: development takes it.
+        if "CHANGE-ME" not in value.upper():
+            cls.from_env({**PRODUCTION, var: value, **DEV})
+
+
+def reads(cls: type[ServiceSettings]) -> set[str]:
+    return {n for name in cls.model_fields for n in env_names(cls, name)}
+
+
+def test_an_unknown_environment_is_named() -> None:
+    with pytest.raises(InvalidSettings, match="ML_ENV"):
+        NotifierSettings.from_env({"ML_ENV": "staging"})
+
+
+@pytest.mark.parametrize(
+    ("service", "env", "named"),
+    [
+        ("account", {"ML_ADMIN_TOKEN": DEV_ADMIN_TOKEN}, "ML_ADMIN_TOKEN"),
+        ("qr-issuer", {"ML_WX_SECRET": "CHANGE-ME-32-hex-characters-0000"}, "ML_WX_SECRET"),
+        ("scan-gateway", {"ML_PREVIOUS_SECRET_KEYS": DEV_SECRET_KEY}, "ML_PREVIOUS_SECRET_KEYS"),
+    ],
+)
+def test_a_service_started_on_a_public_secret_exits_naming_it(
+    service: str, env: dict[str, str], named: str
+) -> None:
+    # A production-like process environment: no ML_ENV, real values but for one.
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith("ML_") and k != "MONGO_URL"
+    }
+    done = subprocess.run(  # noqa: S603  # our own interpreter running a service
+        [sys.executable, "-m", service.replace("-", "_")],
+        env={**inherited, **PRODUCTION, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == f"{service}: invalid {SERVICE_SETTINGS[service].__name__}:"
+    assert lines[1].startswith(f"  {named}: ")
+    assert "ML_ENV=development" in lines[-1]
+    for value in env.values():
+        assert value not in done.stderr

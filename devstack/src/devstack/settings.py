@@ -37,8 +37,10 @@ class StackSettings:
     @classmethod
     def of(cls, **values: Any) -> StackSettings:
         """Each service's settings from the keyword values its class declares, defaults
-        for the rest; the environment is not read."""
+        for the rest; the environment is not read. Development unless `environment` says
+        otherwise: the stack in one process is never a deployment."""
         _check(values)
+        values = {"environment": "development", **values}
         return cls(
             QrIssuerSettings(**_own(QrIssuerSettings, values)),
             ScanGatewaySettings(**_own(ScanGatewaySettings, values)),

@@ -17,6 +17,12 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+# Take one use back, only while the window's key lives (a DECR after it expired would leave
+# a key without an expiry).
+REFUND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,21 @@ class RateLimiter:
         self._keys = keys
         self._clock = clock
         self._count = redis.register_script(COUNT)
+        self._refund = redis.register_script(REFUND)
 
     def window(self, bucket: str, subject: str, *, limit: int, per: int) -> Window:
         now = self._clock.now()
         key = self._keys.rate(bucket, subject, int(now // per))
         return Window(key, per + 1, limit, int(per - now % per) + 1)
 
-    async def hit(self, bucket: str, subject: str, *, limit: int, per: int) -> None:
-        """Count one use of `bucket` by `subject`; raise RateLimited past `limit` per `per` s."""
+    async def hit(self, bucket: str, subject: str, *, limit: int, per: int) -> Window:
+        """Count one use of `bucket` by `subject`; raise RateLimited past `limit` per `per` s.
+        Returns the window counted in, for `refund`."""
         window = self.window(bucket, subject, limit=limit, per=per)
         window.check(int(await self._count(keys=[window.key], args=[window.expiry])))
+        return window
+
+    async def refund(self, window: Window) -> None:
+        """Take back a use `hit` counted: a limit on failures counts every attempt first
+        (so concurrent attempts cannot all slip under it) and refunds the ones that pass."""
+        await self._refund(keys=[window.key])

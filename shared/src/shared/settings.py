@@ -10,6 +10,10 @@ a service that does not declare one never reads it, and deploy/ gives it only it
 (tests and code that build settings stay deterministic); `SomeSettings.from_env()` reads the
 environment. Every variable is documented in `deploy/minilogin.env.example`. The `memory://`
 URLs select the embedded default (in-memory bus, fakeredis) used by `make run`.
+
+The built-in secrets are public (they are in this repository), and so are the example file's
+placeholders: a service refuses them unless `ML_ENV=development` says it is not production
+(`make run` and the tests say so; deploy/ never does).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
@@ -39,6 +44,23 @@ DEV_SECRET_KEY = "bWluaWxvZ2luLWRldi1vbmx5LWtleS0zMi1ieXRlcyE="
 DEV_WX_APPID = "wx5eb1d2c3a4f60789"
 DEV_WX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 DEV_ADMIN_TOKEN = "dev-admin-token"
+
+# `deploy/minilogin.env.example` marks every value the operator must replace with this, and
+# shows these two as placeholders.
+PLACEHOLDER = "CHANGE-ME"
+EXAMPLE_WX_APPID = "wx0000000000000000"
+EXAMPLE_PUBLIC_URL = "https://login.example.com"
+
+# Values anyone can read in this repository -> what they are. Outside development a service
+# refuses to start with one of them in any setting.
+PUBLIC_VALUES = {
+    DEV_SECRET_KEY: "the built-in development secret key",
+    DEV_WX_SECRET: "the built-in development AppSecret (the WeChat sandbox's)",
+    DEV_ADMIN_TOKEN: "the built-in development admin token",
+    DEV_WX_APPID: "the WeChat sandbox's AppID",
+    EXAMPLE_WX_APPID: "the example file's placeholder AppID",
+    EXAMPLE_PUBLIC_URL: "the example file's placeholder origin",
+}
 
 
 class InvalidSettings(ValueError):
@@ -80,6 +102,8 @@ def _flag(value: object) -> object:
 # An on/off variable: empty means off, as an unset one does.
 Flag = Annotated[bool, BeforeValidator(_flag)]
 SecretList = Annotated[tuple[SecretStr, ...], COMMA_SEPARATED, BeforeValidator(_split_commas)]
+# Field metadata: outside development the setting may not be left empty.
+REQUIRED_IN_PRODUCTION = _Marker("REQUIRED_IN_PRODUCTION")
 # A path to a file holding a secret, and a comma-separated list of such paths.
 SecretFile = Annotated[str, SECRET_FILE]
 SecretFiles = Annotated[
@@ -176,7 +200,10 @@ def secret_variables(cls: type[BaseSettings], *, aliases: bool = False) -> set[s
 def _describe(cls: type[BaseSettings], exc: ValidationError) -> str:
     def lines() -> Iterator[str]:
         for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
+            if not err["loc"]:  # a whole-model check: its lines already name the variables
+                yield from err["msg"].removeprefix("Value error, ").splitlines()
+                continue
+            name = str(err["loc"][0])
             field = cls.model_fields.get(name)
             if field is None:  # an unknown keyword, or a field reached by its alias
                 yield f"{name}: {err['msg'].removeprefix('Value error, ')}"
@@ -210,6 +237,57 @@ class ServiceSettings(_Settings):
     max_in_flight: int = Field(256, ge=0)
     log_level: str = "INFO"
     log_json: Flag = True
+    # "development" lets the process start on the built-in (public) secrets: `make run`, the
+    # tests, a developer's machine. Any deployment leaves it at "production".
+    environment: Literal["production", "development"] = Field(
+        "production", validation_alias="ML_ENV"
+    )
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @model_validator(mode="after")
+    def _no_public_values(self) -> Self:
+        if not self.development and (problems := public_values(self)):
+            lines = [f"{var}: {problem}" for var, problem in problems]
+            raise ValueError(
+                "\n".join(
+                    [
+                        *lines,
+                        "Refusing to start outside development: generate real values as "
+                        "deploy/minilogin.env.example shows (only a development machine sets "
+                        "ML_ENV=development).",
+                    ]
+                )
+            )
+        return self
+
+
+def public_values(settings: BaseSettings) -> list[tuple[str, str]]:
+    """(variable, what is wrong) for each setting holding a value published in this
+    repository (a built-in development secret, an example placeholder) or left empty where
+    production needs it. Never includes the value itself."""
+    cls = type(settings)
+    problems = []
+    for name, field in cls.model_fields.items():
+        value = getattr(settings, name)
+        items = value if isinstance(value, tuple) else (value,)
+        texts = [v.get_secret_value() if isinstance(v, SecretStr) else v for v in items]
+        problem = None
+        for text in (t for t in texts if isinstance(t, str)):
+            # Surrounding blanks and a trailing slash change nothing a client would send.
+            if (known := PUBLIC_VALUES.get(text.strip().rstrip("/"))) is not None:
+                problem = f"is {known}, public in this repository"
+                break
+            if PLACEHOLDER.lower() in text.lower():
+                problem = f"still holds the example's {PLACEHOLDER} placeholder"
+                break
+        if problem is None and REQUIRED_IN_PRODUCTION in field.metadata and not value:
+            problem = "is empty; production must set it"
+        if problem is not None:
+            problems.append((env_names(cls, name)[0], problem))
+    return problems
 
 
 # --- Pieces some services have -----------------------------------------------------------
@@ -262,6 +340,8 @@ class SealingSettings(_Settings):
     def _fernet_keys(cls, value: SecretStr | tuple[SecretStr, ...]) -> object:
         # A bad key fails here, at startup, naming the variable, not at the first seal.
         for key in value if isinstance(value, tuple) else (value,):
+            if PLACEHOLDER.lower() in key.get_secret_value().lower():
+                raise ValueError(f"still holds the example's {PLACEHOLDER} placeholder")
             try:
                 Fernet(key.get_secret_value().encode())
             except ValueError:

@@ -25,12 +25,13 @@ from shared.registry import (
     UnknownClient,
     UnknownConnection,
 )
-from shared.web import read_json
+from shared.web import client_ip, read_json
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
 APPID = r"^wx[0-9a-f]{16}$"
 MAX_LOGO = 256 * 1024
+ADMIN_FAILURES = "admin-token"  # the rate-limit bucket of wrong admin tokens, per IP
 
 
 class ImmutableField(AppError):
@@ -38,14 +39,25 @@ class ImmutableField(AppError):
     message = "The connection's identifier cannot be changed."
 
 
-def _admin(request: web.Request) -> Account:
+async def _admin(request: web.Request) -> Account:
     acct = request.app[ACCOUNT]
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthorized("Send the admin token as 'Authorization: Bearer <token>'.")
-    token = acct.settings.admin_token.get_secret_value()
-    if not hmac.compare_digest(header[7:].encode(), token.encode()):
+    # Guessing the token: each attempt is counted before the comparison (concurrent guesses
+    # cannot all pass under the limit), a right one is taken back, so only wrong ones add up.
+    settings = acct.settings
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    attempt = await acct.limiter.hit(
+        ADMIN_FAILURES, ip, limit=settings.rate_admin_failures_per_ip, per=60
+    )
+    # Constant time: digests of equal length compared in full, so the time taken tells
+    # neither how much of a guess was right nor how long the token is.
+    token = settings.admin_token.get_secret_value()
+    if not hmac.compare_digest(ids.sha256_hex(header[7:]), ids.sha256_hex(token)):
+        log.warning("admin_token_wrong", ip=ip)
         raise Forbidden("The admin token is wrong.")
+    await acct.limiter.refund(attempt)
     return acct
 
 
@@ -144,7 +156,7 @@ async def _apply(acct: Account, conn: Connection, fields: _ConnectionFields) -> 
 
 @routes.post("/admin/v1/connections")
 async def create_connection(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     body = await read_json(request, ConnectionCreate)
     if await acct.registry.connections.find_one({"_id": body.id}, {"_id": 1}):
         raise Conflict(f"A connection named {body.id!r} already exists.")
@@ -164,14 +176,14 @@ async def create_connection(request: web.Request) -> web.Response:
 
 @routes.get("/admin/v1/connections")
 async def list_connections(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     out = [_connection_out(conn) for conn in await acct.registry.all_connections()]
     return web.json_response({"connections": out})
 
 
 @routes.get("/admin/v1/connections/{id}")
 async def get_connection(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     acct.registry.forget()
     return web.json_response(
         _connection_out(await acct.registry.connection(request.match_info["id"]))
@@ -180,7 +192,7 @@ async def get_connection(request: web.Request) -> web.Response:
 
 @routes.patch("/admin/v1/connections/{id}")
 async def patch_connection(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     body = await read_json(request, ConnectionPatch)
     if body.id is not None and body.id != request.match_info["id"]:
         raise ImmutableField()
@@ -193,7 +205,7 @@ async def patch_connection(request: web.Request) -> web.Response:
 
 @routes.delete("/admin/v1/connections/{id}")
 async def delete_connection(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     result = await acct.registry.connections.delete_one({"_id": request.match_info["id"]})
     if result.deleted_count == 0:
         raise UnknownConnection()
@@ -240,7 +252,7 @@ def _app_out(app: App) -> dict[str, Any]:
 
 @routes.post("/admin/v1/apps")
 async def create_app(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     body = await read_json(request, AppCreate)
     client_id = body.client_id or ids.random_base62(20)
     if await acct.registry.apps.find_one({"client_id": client_id}, {"_id": 1}):
@@ -268,7 +280,7 @@ async def create_app(request: web.Request) -> web.Response:
 
 @routes.get("/admin/v1/apps")
 async def list_apps(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     out = [
         _app_out(App.model_validate(d))
         async for d in acct.registry.apps.find({}, {"_id": 0}).sort("client_id", 1)
@@ -278,7 +290,7 @@ async def list_apps(request: web.Request) -> web.Response:
 
 @routes.get("/admin/v1/apps/{client_id}")
 async def get_app(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     acct.registry.forget()
     try:
         return web.json_response(_app_out(await acct.registry.app(request.match_info["client_id"])))
@@ -288,7 +300,7 @@ async def get_app(request: web.Request) -> web.Response:
 
 @routes.patch("/admin/v1/apps/{client_id}")
 async def patch_app(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     body = await read_json(request, AppFields)
     acct.registry.forget()
     try:
@@ -302,7 +314,7 @@ async def patch_app(request: web.Request) -> web.Response:
 
 @routes.post("/admin/v1/apps/{client_id}/secret")
 async def rotate_secret(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     acct.registry.forget()
     try:
         app = await acct.registry.app(request.match_info["client_id"])
@@ -318,7 +330,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
 
 @routes.delete("/admin/v1/apps/{client_id}")
 async def delete_app(request: web.Request) -> web.Response:
-    acct = _admin(request)
+    acct = await _admin(request)
     cid = request.match_info["client_id"]
     result = await acct.registry.apps.delete_one({"client_id": cid})
     if result.deleted_count == 0:

@@ -17,6 +17,7 @@ from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.events import Event, EventType
 from shared.keys import Keys
+from shared.ratelimit import RateLimiter
 from shared.registry import Registry
 from shared.runtime import (
     BUS,
@@ -51,6 +52,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
             ),
             bus=app[BUS],
             box=SecretBox.from_settings(settings),
+            limiter=RateLimiter(app[REDIS], keys, clock),
         )
         await acct.users.ensure_indexes()
         await acct.registry.ensure_indexes()

@@ -13,6 +13,7 @@ from account.users import UserStore
 from shared.bus import Bus
 from shared.clock import Clock
 from shared.crypto import SecretBox
+from shared.ratelimit import RateLimiter
 from shared.registry import Registry
 from shared.tickets import TicketStore
 
@@ -29,6 +30,7 @@ class Account:
     access_tokens: AccessTokenKey
     bus: Bus
     box: SecretBox
+    limiter: RateLimiter
 
 
 ACCOUNT = web.AppKey("account", Account)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import Annotated
+
+from pydantic import Field, SecretStr
 
 from shared.settings import (
     DEV_ADMIN_TOKEN,
+    REQUIRED_IN_PRODUCTION,
     MongoSettings,
+    ProxySettings,
     PublicOriginSettings,
     SealingSettings,
     SecretFile,
@@ -15,10 +19,15 @@ from shared.settings import (
 )
 
 
-class AccountSettings(ServiceSettings, MongoSettings, PublicOriginSettings, SealingSettings):
+class AccountSettings(
+    ServiceSettings, MongoSettings, PublicOriginSettings, ProxySettings, SealingSettings
+):
     admin_token: SecretStr = SecretStr(DEV_ADMIN_TOKEN)
-    # PEM private key signing ID and access tokens (empty: a fresh key per process).
-    jwt_private_key_file: SecretFile = ""
+    # Wrong admin tokens one client IP may send per minute before it gets 429 (guessing).
+    rate_admin_failures_per_ip: int = Field(10, ge=1)
+    # PEM private key signing ID tokens (empty, development only: a fresh key per process,
+    # so tokens fail across replicas and restarts).
+    jwt_private_key_file: Annotated[SecretFile, REQUIRED_IN_PRODUCTION] = ""
     # PEM files of keys the JWKS publishes without signing with them (key rotation).
     jwt_published_key_files: SecretFiles = ()
     # What a new connection's tickets live when the admin request does not say.
