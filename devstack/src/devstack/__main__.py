@@ -16,6 +16,7 @@ from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
 from shared.runtime import run
 from shared.settings import InvalidSettings
+from shared.web import AppRunner
 from wechat_sandbox.app import create_app as create_sandbox
 
 
@@ -65,7 +66,7 @@ async def main() -> None:
                 settings.port,
             ),
         ):
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner = AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, settings.host, port, reuse_address=True).start()
             runners.append(runner)
