@@ -31,9 +31,10 @@ module.exports = {
     // Offer <input type="nickname"> (optional for the user).
     nickname: true,
     // Offer <button open-type="chooseAvatar">.  The chosen avatar is a local
-    // temporary file, so it needs an https endpoint of yours that accepts a
-    // multipart upload (field "avatar", form fields ticket and session) and
-    // answers {"url": "https://..."}; that URL is sent as avatar_url.
+    // temporary file, so it is uploaded first: set this to your scan-gateway's
+    // '<gatewayBaseUrl>/mp/v1/avatar' (multipart field "avatar", form fields
+    // ticket and session), which answers with a cleaned 96 px picture; that is
+    // sent as avatar_url. scan-gateway refuses any other picture URL.
     // '' = do not offer the avatar picker.
     avatarUploadUrl: '',
   },

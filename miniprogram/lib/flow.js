@@ -44,6 +44,10 @@ const SESSION_DEAD = {
 const PHONE_AGAIN = { wechat_invalid_code: true, phone_required: true };
 
 // Server risk reasons that repeat what the launch scene already told us.
+// What scan-gateway accepts as avatar_url: its own upload's PNG data URL (a 96 px PNG is
+// up to about 37,000 base64 characters) or a picture on WeChat's avatar hosts.
+const AVATAR_URL = /^(data:image\/png;base64,[A-Za-z0-9+\/=]{1,65000}|https:\/\/(thirdwx|wx)\.qlogo\.cn\/[^\s#]{1,2000})$/;
+
 const SCENE_REASONS = { long_press_image: true, album_image: true, unknown_scene: true };
 
 function noop() {}
@@ -115,7 +119,7 @@ function wxUploadFile(wx, opts) {
             body = null;
           }
           const ok = res && res.statusCode >= 200 && res.statusCode < 300;
-          const url = ok && body && typeof body.url === 'string' && /^(https:\/\/\S{1,2000}|data:image\/png;base64,[A-Za-z0-9+\/=]{1,16000})$/.test(body.url) ? body.url : null;
+          const url = ok && body && typeof body.url === 'string' && AVATAR_URL.test(body.url) ? body.url : null;
           resolve(url);
         },
         fail: function () {

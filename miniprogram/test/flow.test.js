@@ -399,12 +399,12 @@ test('nickname switched off in config is neither shown nor sent', async () => {
   assert.equal(wx.requests[1].data.nickname, undefined);
 });
 
-test('avatar: uploaded through the configured endpoint, only the https URL is sent', async () => {
+test('avatar: uploaded through the configured endpoint, only the returned URL is sent', async () => {
   const { wx, flow } = setup({
     config: { profile: { nickname: true, avatarUploadUrl: 'https://up.example.com/avatar' } },
     wx: {
       routes: { '/mp/v1/scan': [h.ok(h.scanBody())], '/mp/v1/confirm': [CONFIRMED] },
-      upload: [{ status: 200, data: JSON.stringify({ url: 'https://cdn.example.com/a/1.png' }) }],
+      upload: [{ status: 200, data: JSON.stringify({ url: 'https://thirdwx.qlogo.cn/mmopen/a/132' }) }],
     },
   });
   await flow.start(h.sceneQuery());
@@ -416,8 +416,25 @@ test('avatar: uploaded through the configured endpoint, only the https URL is se
   assert.equal(up.url, 'https://up.example.com/avatar');
   assert.equal(up.filePath, 'http://tmp/abc.jpeg');
   assert.deepEqual(up.formData, { ticket: h.TICKET, session: 'sess-opaque-1' });
-  assert.equal(wx.requests[1].data.avatar_url, 'https://cdn.example.com/a/1.png');
+  assert.equal(wx.requests[1].data.avatar_url, 'https://thirdwx.qlogo.cn/mmopen/a/132');
 });
+
+for (const url of ['https://cdn.example.com/a/1.png', 'data:image/svg+xml;base64,PHN2Zz4=']) {
+  test(`avatar: an upload answer scan-gateway would refuse (${url.slice(0, 16)}...) is not sent`, async () => {
+    const { wx, flow } = setup({
+      config: { profile: { nickname: true, avatarUploadUrl: 'https://up.example.com/avatar' } },
+      wx: {
+        routes: { '/mp/v1/scan': [h.ok(h.scanBody())], '/mp/v1/confirm': [CONFIRMED] },
+        upload: [{ status: 200, data: JSON.stringify({ url: url }) }],
+      },
+    });
+    await flow.start(h.sceneQuery());
+    flow.onChooseAvatar({ avatarUrl: 'wxfile://tmp_1.png' });
+    await flow.confirm();
+    assert.equal(wx.requests[1].data.avatar_url, undefined);
+    assert.equal(flow.view().phase, 'done');
+  });
+}
 
 test('avatar: a failed upload still logs in, without the avatar', async () => {
   const { wx, flow } = setup({

@@ -27,11 +27,33 @@
   }
 
   let users = {};
-  // The profile the user would fill in with the avatar and nickname components.
-  const profile = () => {
-    const u = users[$("user").value] || {};
-    return { nickname: u.nickname, avatar_url: u.avatar_url };
-  };
+  // The nickname the user would type into the nickname component.
+  const profile = () => ({ nickname: (users[$("user").value] || {}).nickname });
+
+  // The avatar the user would pick: as the mini program does, the picture is uploaded to
+  // /mp/v1/avatar and the URL it hands back goes with the confirm (scan-gateway accepts
+  // no other picture but WeChat's own). The sandbox's avatar is drawn at 96 px first.
+  async function uploadAvatar() {
+    const u = users[$("user").value];
+    if (!u || !u.avatar_url) return null;
+    try {
+      const img = new Image();
+      img.src = u.avatar_url;
+      await img.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 96;
+      canvas.getContext("2d").drawImage(img, 0, 0, 96, 96);
+      const png = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+      const form = new FormData();
+      form.append("ticket", scan.ticket);
+      form.append("session", scan.session);
+      form.append("avatar", png, "avatar.png");
+      const res = await fetch("/mp/v1/avatar", { method: "POST", body: form });
+      return res.ok ? (await res.json()).url : null;
+    } catch (_) {
+      return null; // the login goes on without a picture
+    }
+  }
 
   async function loadUsers() {
     const res = await fetch("/phone/sandbox/users");
@@ -78,6 +100,8 @@
         const phone = await post("/phone/sandbox/phone-code", { appid: config.appid, openid: $("user").value });
         body.phone_code = phone.code;
       }
+      const avatar = await uploadAvatar();
+      if (avatar) body.avatar_url = avatar;
       await post("/mp/v1/confirm", body);
       say("✅ Confirmed. Look at the computer.");
       $("step-confirm").hidden = true;

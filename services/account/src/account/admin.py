@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import re
 from typing import Any, ClassVar, Literal, Self
@@ -13,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from account.context import ACCOUNT, Account
 from shared import ids, logs
-from shared.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+from shared.errors import AppError, Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
+from shared.images import BadPicture, clean_png
 from shared.registry import (
     CONNECTION_ID,
     App,
@@ -31,6 +34,9 @@ log = logs.get(__name__)
 routes = web.RouteTableDef()
 APPID = r"^wx[0-9a-f]{16}$"
 MAX_LOGO = 256 * 1024
+# The logo is stored re-encoded at most this many pixels a side: phones show it at 48 pt
+# and the QR code's centre is smaller still.
+LOGO_SIZE = 256
 ADMIN_FAILURES = "admin-token"  # the rate-limit bucket of wrong admin tokens, per IP
 
 
@@ -139,11 +145,27 @@ def _connection_out(conn: Connection) -> dict[str, Any]:
     return body
 
 
+async def _clean_logo(raw: bytes | None) -> bytes | None:
+    """The logo decoded in full (within shared.images' size limits) and re-encoded as a clean
+    PNG, as avatars are: phones and the QR renderer only ever get pixels we wrote. In a
+    thread: a large picture is a quarter of a second of CPU."""
+    if raw is None:
+        return None
+    clean = functools.partial(clean_png, raw, what="The logo", fit=LOGO_SIZE, formats=("PNG",))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, clean)
+    except BadPicture as exc:
+        problem = exc.detail_message
+        raise InvalidRequest(
+            f"logo: {problem}", details=[{"field": "logo", "problem": problem}]
+        ) from exc
+
+
 async def _apply(acct: Account, conn: Connection, fields: _ConnectionFields) -> Connection:
     data = fields.model_dump(exclude_unset=True, exclude={"id", "logo", "app_secret"})
     updated = conn.model_copy(update=data)
     if "logo" in fields.model_fields_set:
-        updated.logo_png = _decode_logo(fields.logo)
+        updated.logo_png = await _clean_logo(_decode_logo(fields.logo))
     if fields.app_secret is not None:
         updated.app_secret_sealed = acct.box.seal(fields.app_secret)
     if updated.private and not (updated.appid and updated.app_secret_sealed):

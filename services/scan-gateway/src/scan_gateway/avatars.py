@@ -9,35 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from PIL import Image, UnidentifiedImageError
 
 from scan_gateway.context import GATEWAY
+from scan_gateway.sessions import ScanSession
+from shared import ids
 from shared.errors import InvalidRequest
+from shared.images import clean_png
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 2 * 1024 * 1024
 SIZE = 96
+DATA_URL = "data:image/png;base64,"
+# Uploads per minute. Each may be a full decode of up to 4096 x 4096 pixels (about 0.25 s of
+# CPU), so a phone gets a few tries per scan and a WeChat user a few scans' worth.
+AVATARS_PER_SESSION = 5
+AVATARS_PER_USER = 15
 
 
 def shrink(raw: bytes) -> bytes:
-    try:
-        with Image.open(io.BytesIO(raw)) as img:
-            if img.width * img.height > 4096 * 4096:
-                raise InvalidRequest("The avatar image is too large.")
-            img.draft("RGB", (SIZE * 2, SIZE * 2))  # cheap JPEG downscale before decoding
-            small = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InvalidRequest("The avatar is not a picture we can read.") from exc
-    side = min(small.size)
-    left, top = (small.width - side) // 2, (small.height - side) // 2
-    small = small.crop((left, top, left + side, top + side)).resize((SIZE, SIZE))
-    out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    return clean_png(raw, what="The avatar", fit=SIZE, square=True)
 
 
 # What aiohttp's multipart reader raises on a malformed body (a bad boundary, a control
@@ -59,6 +52,16 @@ async def _part_bytes(part: BodyPartReader, name: str) -> bytes:
     return bytes(data)
 
 
+async def _count_upload(request: web.Request, token: bytes, session: ScanSession) -> None:
+    """Count this upload against its scan session and its WeChat user, before the picture
+    is read: past either limit the answer is 429 and nothing is decoded."""
+    limiter = request.app[GATEWAY].limiter
+    # The session token is a bearer secret: its hash names the counter.
+    subject = ids.sha256_hex(token.decode(errors="replace"))
+    await limiter.hit("avatar-session", subject, limit=AVATARS_PER_SESSION, per=60)
+    await limiter.hit("avatar-user", session.openid, limit=AVATARS_PER_USER, per=60)
+
+
 async def _form(request: web.Request) -> dict[str, bytes]:
     """ticket, session and avatar from the multipart body. The session is checked as soon as
     ticket and session are in (the mini program sends them before the file), so without a
@@ -74,10 +77,11 @@ async def _form(request: web.Request) -> dict[str, bytes]:
         if name in FIELD_LIMITS and name not in fields:
             fields[name] = await _part_bytes(part, name)
         if not checked and fields.get("ticket") and fields.get("session"):
-            await gw.sessions.require(
+            session = await gw.sessions.require(
                 fields["session"].decode(errors="replace"),
                 fields["ticket"].decode(errors="replace"),
             )
+            await _count_upload(request, fields["session"], session)
             checked = True
     missing = [f for f in FIELD_LIMITS if not fields.get(f)]
     if missing:
@@ -94,4 +98,4 @@ async def upload_avatar(request: web.Request) -> web.Response:
     except MALFORMED as exc:
         raise InvalidRequest("The multipart body is malformed.") from exc
     png = await asyncio.get_running_loop().run_in_executor(None, shrink, fields["avatar"])
-    return web.json_response({"url": "data:image/png;base64," + base64.b64encode(png).decode()})
+    return web.json_response({"url": DATA_URL + base64.b64encode(png).decode()})

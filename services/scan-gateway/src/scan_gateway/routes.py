@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from scan_gateway.context import GATEWAY
+from scan_gateway.profile import AvatarUrl, Nickname
 from scan_gateway.sessions import ScanSession
 from shared import ids, logs
 from shared.errors import AppError
@@ -44,12 +45,6 @@ def scene_risk(scene: int | None) -> str | None:
     return SCENE_RISKS.get(scene or 0, UNKNOWN_SCENE)
 
 
-# What the user chose with the avatar component: an uploaded https URL or a small data URL.
-AVATAR = Field(
-    default=None, max_length=65536, pattern=r"^(https://|data:image/(png|jpeg|svg\+xml);)"
-)
-
-
 class PhoneRequired(AppError):
     code = "phone_required"
     message = "This site needs your phone number to log in."
@@ -60,8 +55,8 @@ class ScanRequest(BaseModel):
     ticket: str = TICKET
     code: str = Field(min_length=1, max_length=128)
     launch_scene: int | None = Field(default=None, ge=0, le=99999)
-    nickname: str | None = Field(default=None, max_length=64)
-    avatar_url: str | None = AVATAR
+    nickname: Nickname = None
+    avatar_url: AvatarUrl = None
 
 
 class ConfirmRequest(BaseModel):
@@ -69,8 +64,8 @@ class ConfirmRequest(BaseModel):
     ticket: str = TICKET
     session: str = Field(min_length=1, max_length=128)
     phone_code: str | None = Field(default=None, min_length=1, max_length=128)
-    nickname: str | None = Field(default=None, max_length=64)
-    avatar_url: str | None = AVATAR
+    nickname: Nickname = None
+    avatar_url: AvatarUrl = None
 
 
 class CancelRequest(BaseModel):
