@@ -352,7 +352,8 @@ def test_compose_runs_the_real_topology() -> None:
     for name in SERVICES:
         svc = services[name]
         assert svc["build"]["context"] == ".."
-        assert svc["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+        assert svc["build"]["dockerfile"] == "services/Dockerfile"
+        assert svc["build"]["args"] == {"SERVICE": name}
         assert (ROOT / svc["build"]["dockerfile"]).is_file()
         assert f"/internal/{name}/readyz" in " ".join(svc["healthcheck"]["test"])
         assert svc["environment"]["ML_HOST"] == "0.0.0.0"  # noqa: S104  # inside the container
