@@ -247,6 +247,22 @@ async def test_app_secret_is_shown_once_and_rotates(stack: Stack) -> None:
         "https://shop.example/cb#x",
         "https://*.example/cb",
         "javascript:alert(1)",
+        "https://[",
+        "https://rp.example/cb\n",
+        "https://rp.example/c b",
+        "https://rp.example/cb\u202e",
+        "https://rp.example:99999/cb",
+        "https://rp.example:0/cb",
+        "https://rp.example:8o/cb",
+        "https:///cb",
+        "https:cb",
+        "/cb",
+        "https://user:pw@rp.example/cb",
+        "https://rp..example/cb",
+        "https://-rp.example/cb",
+        "https://rp_example.com/cb",
+        "http://localhost.rp.example/cb",
+        "http://127.0.0.1@rp.example/cb",
     ],
 )
 async def test_unsafe_redirect_uris_are_refused(stack: Stack, uri: str) -> None:
@@ -255,6 +271,30 @@ async def test_unsafe_redirect_uris_are_refused(stack: Stack, uri: str) -> None:
     )
     assert status == 400
     assert body["error"]["code"] == "invalid_request"
+    status, body = await admin(stack, "PATCH", "/admin/v1/apps/demo", {"redirect_uris": [uri]})
+    assert status == 400
+    assert body["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://rp.example/cb",
+        "https://rp.example:8443/cb?x=1",
+        "https://xn--fiqs8s.example/cb",
+        "https://192.0.2.7/cb",
+        "https://[2001:db8::1]:8443/cb",
+        "http://localhost:8080/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:3000/cb",
+    ],
+)
+async def test_well_formed_redirect_uris_are_registered(stack: Stack, uri: str) -> None:
+    status, body = await admin(
+        stack, "POST", "/admin/v1/apps", {"name": "Good", "redirect_uris": [uri]}
+    )
+    assert status == 201, body
+    assert body["redirect_uris"] == [uri]
 
 
 async def test_ticket_creation_is_rate_limited_per_browser_ip(fake_clock_stack: Stack) -> None:

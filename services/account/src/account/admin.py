@@ -7,8 +7,11 @@ import base64
 import binascii
 import functools
 import hmac
+import ipaddress
 import re
+import unicodedata
 from typing import Any, ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -235,12 +238,41 @@ async def delete_connection(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# A DNS name in ASCII (an internationalised one in its xn-- form): dot-separated labels of
+# letters, digits and inner hyphens, 63 characters at most each.
+_DNS_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return len(host) <= 253 and bool(_DNS_NAME.match(host))
+    return True
+
+
 def _redirect_ok(uri: str) -> bool:
-    # Exact URIs only: https anywhere, plain http only on loopback for development.
-    return bool(
-        re.match(r"^https://[^\s#*]+$", uri)
-        or re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/[^\s#*]*$", uri)
-    )
+    """An absolute URL the browser will be sent to exactly as registered: https anywhere,
+    plain http only on loopback (development); a valid host and port, no user, fragment,
+    wildcard, white space or control character (urlsplit would drop a newline silently)."""
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in uri):
+        return False
+    if "#" in uri or "*" in uri:
+        return False
+    try:
+        parts = urlsplit(uri)
+        port = parts.port  # a port that is not a number in 0-65535 raises here
+    except ValueError:  # e.g. "https://[" (an unclosed IPv6 literal)
+        return False
+    host = parts.hostname
+    if not host or not _valid_host(host) or port == 0:
+        return False
+    if parts.username is not None or parts.password is not None:
+        return False
+    if parts.scheme == "http":
+        return host in LOOPBACK_HOSTS
+    return parts.scheme == "https"
 
 
 class AppFields(_NoNulls):
@@ -255,8 +287,9 @@ class AppFields(_NoNulls):
         for uri in v or []:
             if not _redirect_ok(uri):
                 raise ValueError(
-                    f"{uri!r} is not an allowed redirect URI (https, or http on "
-                    "loopback; no fragment or wildcard)"
+                    f"{uri!r} is not an allowed redirect URI (an absolute https URL, or "
+                    "http on loopback, with a valid host and port; no user, fragment, "
+                    "wildcard or white space)"
                 )
         return v
 
