@@ -17,6 +17,7 @@ import jwt
 from aiohttp import web
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from qr_issuer.pages import SECURITY_HEADERS
 from shared.runtime import HTTP
 
 routes = web.RouteTableDef()
@@ -41,8 +42,10 @@ def _pkce() -> tuple[str, str]:
 
 
 def _page(body: str) -> web.Response:
+    # The hosted login page's policy: no framing (clickjacking), no inline script.
     return web.Response(
         content_type="text/html",
+        headers=SECURITY_HEADERS,
         text=f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>MiniLogin Demo Shop</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -16,7 +16,7 @@ from devstack.settings import StackSettings
 from shared.clock import Clock
 from shared.registry import Registry
 from shared.runtime import MONGO, http_ctx
-from shared.web import middlewares
+from shared.web import hide_server_version, middlewares
 
 
 def build_app(stack: StackSettings, clock: Clock, *, sandbox_url: str) -> web.Application:
@@ -26,6 +26,7 @@ def build_app(stack: StackSettings, clock: Clock, *, sandbox_url: str) -> web.Ap
         middlewares=middlewares("embedded", max_in_flight=settings.max_in_flight),
         client_max_size=512 * 1024,
     )
+    hide_server_version(app)
     # Each service gets its own settings, as in its own process. The first to open Redis,
     # the bus and MongoDB opens them for all (the same URLs: one environment).
     qr_issuer.app.install(app, stack.qr_issuer, clock)

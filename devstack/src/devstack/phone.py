@@ -8,6 +8,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from qr_issuer.pages import SECURITY_HEADERS
 from shared.runtime import HTTP
 
 routes = web.RouteTableDef()
@@ -24,7 +25,7 @@ async def phone_page(request: web.Request) -> web.Response:
     return web.Response(
         text=page.replace("{{CONFIG}}", config),
         content_type="text/html",
-        headers={"Cache-Control": "no-store"},
+        headers=SECURITY_HEADERS,  # as the hosted login page: no framing, no inline script
     )
 
 

@@ -156,6 +156,21 @@ def _parser_refusal(text: str) -> AppError:
     return BadHttpRequest()
 
 
+# What every response says in its Server header: aiohttp's default names itself, Python and
+# both versions, a scanner's shortcut to their known bugs.
+SERVER = "MiniLogin"
+
+
+async def _server_header(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
+
+
+def hide_server_version(app: web.Application) -> None:
+    """Every response `app` prepares (WebSocket handshakes and errors too) says only
+    `Server: MiniLogin`; AppRunner covers what the HTTP parser refuses before any app."""
+    app.on_response_prepare.append(_server_header)
+
+
 class _ParserRefusal(web.BaseRequest):
     """The request object aiohttp makes for what its HTTP parser refused (an oversized URL or
     header, a control character in a header line). Its plain-text answer is written from a
@@ -184,6 +199,7 @@ class _ParserRefusal(web.BaseRequest):
         # The length of aiohttp's text was filled in already.
         response.headers["Content-Length"] = str(len(raw))
         response.headers["Cache-Control"] = "no-store"
+        response.headers["Server"] = SERVER
 
 
 class AppRunner(web.AppRunner):

@@ -29,7 +29,7 @@ from shared.runtime import (
     redis_probe,
 )
 from shared.tickets import TicketStore
-from shared.web import health_routes, middlewares
+from shared.web import health_routes, hide_server_version, middlewares
 
 
 def install(app: web.Application, settings: AccountSettings, clock: Clock) -> None:
@@ -83,5 +83,6 @@ def create_app(settings: AccountSettings, clock: Clock | None = None) -> web.App
         middlewares=middlewares("account", max_in_flight=settings.max_in_flight),
         client_max_size=512 * 1024,
     )
+    hide_server_version(app)
     install(app, settings, clock or SystemClock())
     return app

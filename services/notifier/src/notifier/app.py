@@ -16,7 +16,7 @@ from shared.events import Event, EventType
 from shared.keys import Keys
 from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
 from shared.tickets import TicketStore
-from shared.web import health_routes, middlewares
+from shared.web import health_routes, hide_server_version, middlewares
 
 BROWSER_EVENTS = [t.value for t in EventType if t != EventType.TICKET_ISSUED]
 
@@ -85,5 +85,6 @@ def create_app(settings: NotifierSettings, clock: Clock | None = None) -> web.Ap
         middlewares=middlewares("notifier", max_in_flight=settings.max_in_flight),
         client_max_size=16 * 1024,
     )
+    hide_server_version(app)
     install(app, settings, clock or SystemClock())
     return app

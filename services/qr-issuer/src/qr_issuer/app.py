@@ -25,7 +25,7 @@ from shared.runtime import (
     redis_probe,
 )
 from shared.tickets import TicketStore
-from shared.web import health_routes, middlewares
+from shared.web import health_routes, hide_server_version, middlewares
 from shared.wechat.client import WeChatClient
 
 
@@ -67,5 +67,6 @@ def create_app(settings: QrIssuerSettings, clock: Clock | None = None) -> web.Ap
         middlewares=middlewares("qr-issuer", max_in_flight=settings.max_in_flight),
         client_max_size=64 * 1024,
     )
+    hide_server_version(app)
     install(app, settings, clock or SystemClock())
     return app

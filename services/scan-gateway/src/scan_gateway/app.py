@@ -24,7 +24,7 @@ from shared.runtime import (
     redis_probe,
 )
 from shared.tickets import TicketStore
-from shared.web import health_routes, middlewares
+from shared.web import health_routes, hide_server_version, middlewares
 from shared.wechat.client import WeChatClient
 
 
@@ -61,5 +61,6 @@ def create_app(settings: ScanGatewaySettings, clock: Clock | None = None) -> web
         middlewares=middlewares("scan-gateway", max_in_flight=settings.max_in_flight),
         client_max_size=3 * 1024 * 1024,
     )
+    hide_server_version(app)
     install(app, settings, clock or SystemClock())
     return app

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from shared import ids, logs
 from shared.clock import Clock
 from shared.errors import AppError, InvalidRequest, MalformedJson, error_body
+from shared.web import hide_server_version
 from wechat_sandbox import routes_api, routes_control
 from wechat_sandbox.keys import STATE
 from wechat_sandbox.settings import SandboxConfig
@@ -130,6 +131,7 @@ def create_app(
     """The sandbox. A clock with `advance()` (FakeClock) is shared as is, so tests and
     `/__sandbox/clock/advance` move the same time; any other clock is wrapped in an offset."""
     app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
+    hide_server_version(app)
     app[STATE] = SandboxState(config or SandboxConfig(), as_advancing(clock))
     routes_api.setup(app)
     routes_control.setup(app)
