@@ -92,6 +92,56 @@ async def test_malformed_json_is_400_malformed_json(client: Client, raw: bytes) 
     assert_error_shape(await resp.json(), "malformed_json")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 5000,
+        b'{"name": ' + b"[" * 32 + b"]" * 32 + b"}",
+        b'{"name": "' + b"a" * 600_000 + b'"}',
+    ],
+    ids=["past-recursion", "33-levels", "over-512-KiB"],
+)
+async def test_deep_or_huge_json_is_refused_before_the_model_sees_it(
+    client: Client, raw: bytes
+) -> None:
+    resp = await client.post("/greet", data=raw, headers={"Content-Type": "application/json"})
+    code = "payload_too_large" if len(raw) > 512 * 1024 else "malformed_json"
+    assert resp.status == (413 if code == "payload_too_large" else 400)
+    assert_error_shape(await resp.json(), code)
+
+
+async def test_json_nested_up_to_the_limit_reaches_the_model(client: Client) -> None:
+    raw = b'{"name": ' + b"[" * 31 + b"]" * 31 + b"}"  # 32 levels with the object
+    resp = await client.post("/greet", data=raw, headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+    assert_error_shape(await resp.json(), "invalid_request")  # the model's verdict: not a str
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("Application/JSON; charset=UTF-8", 200),
+        ("application/json; charset=iso-8859-1", 415),
+        ("text/plain", 415),
+        ("text/plain; charset=utf-8", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/jsonp", 415),
+    ],
+)
+async def test_only_application_json_bodies_are_read(
+    client: Client, content_type: str, status: int
+) -> None:
+    resp = await client.post(
+        "/greet", data=b'{"name": "Ada"}', headers={"Content-Type": content_type}
+    )
+    assert resp.status == status
+    if status == 415:
+        assert_error_shape(await resp.json(), "unsupported_media_type")
+
+
 async def test_unknown_field_is_400_invalid_request_with_details(client: Client) -> None:
     resp = await client.post("/greet", json={"name": "Ada", "admin": True})
     assert resp.status == 400
