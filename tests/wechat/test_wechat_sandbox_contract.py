@@ -80,6 +80,7 @@ async def test_wrong_method_is_refused_with_http_200_and_an_errcode(
         ("/wxa/business/getuserphonenumber", b"", 44002),
         ("/wxa/business/getuserphonenumber", b"code=abc", 47001),
         ("/wxa/business/getuserphonenumber", b"[1, 2]", 47001),
+        ("/wxa/business/getuserphonenumber", b"[" * 5000, 47001),  # past the parser's recursion
         ("/wxa/getwxacodeunlimit", b"", 44002),
         ("/wxa/getwxacodeunlimit", b"scene=abc", 40169),
         ("/wxa/getwxacodeunlimit", b'{"page": "pages/login/login"}', 40169),

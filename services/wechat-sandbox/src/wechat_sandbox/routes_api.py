@@ -33,7 +33,7 @@ async def _json_body(request: web.Request, *, not_json: int = 47001) -> dict[str
         raise WxError(44002)
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         raise WxError(not_json) from None
     if not isinstance(data, dict):
         raise WxError(not_json)
