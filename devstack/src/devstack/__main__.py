@@ -15,7 +15,7 @@ from shared import logs
 from shared.clock import SystemClock
 from shared.mongo import EmbeddedMongo
 from shared.runtime import run
-from shared.settings import InvalidSettings
+from shared.settings import DEV_ADMIN_TOKEN, InvalidSettings
 from shared.web import AppRunner
 from wechat_sandbox.app import create_app as create_sandbox
 
@@ -36,6 +36,8 @@ def embedded_settings() -> tuple[StackSettings, int, EmbeddedMongo | None]:
         "ML_DEV_PHONE_SIMULATOR_URL": f"{public}/phone/",
         "ML_LOG_JSON": "0" if os.isatty(2) else "1",
         **os.environ,
+        # Always: the embedded default runs on the built-in secrets, which are public.
+        "ML_ENV": "development",
     }
     mongo = None
     if "MONGO_URL" not in env and "ML_MONGO_URL" not in env:
@@ -56,6 +58,11 @@ async def main() -> None:
     stack, sandbox_port, mongo = embedded_settings()
     settings = stack.qr_issuer  # the one origin and socket, as build_app serves them
     logs.configure("embedded", level=settings.log_level, json=settings.log_json)
+    logs.get("embedded").warning(
+        "development_only",
+        detail="ML_ENV=development: built-in public secrets and admin token; never expose "
+        "this to a network or use it for real users",
+    )
     clock = SystemClock()
     runners = []
     try:
@@ -72,6 +79,8 @@ async def main() -> None:
             runners.append(runner)
         print(  # noqa: T201  # the lines a newcomer reads
             f"\n  MiniLogin is running (embedded default).\n"
+            f"  DEVELOPMENT ONLY: public built-in secrets (admin token {DEV_ADMIN_TOKEN!r});\n"
+            f"  never expose it to a network. Production: see docs/operations.md.\n"
             f"  Demo site:        {settings.public_url}/demo/\n"
             f"  Phone simulator:  {settings.public_url}/phone/\n"
             f"  WeChat sandbox:   http://127.0.0.1:{sandbox_port}/__sandbox/users\n"
