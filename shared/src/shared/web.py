@@ -147,8 +147,8 @@ _URL_TOO_LONG = re.compile(
 
 
 def _parser_refusal(text: str) -> AppError:
-    """What to tell a client whose request aiohttp's HTTP parser refused, from the status
-    and plain-text message aiohttp made of it (the only trace of its exception left)."""
+    """What to tell a client whose request aiohttp's HTTP parser refused, from the
+    plain-text message aiohttp made of it (the only trace of its exception left)."""
     if _URL_TOO_LONG.match(text):
         return UriTooLong()
     if text.startswith(("Got more than", "Too many headers")):
