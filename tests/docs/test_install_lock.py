@@ -9,6 +9,7 @@ import ast
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -94,6 +95,18 @@ def test_the_lock_is_current() -> None:
 def test_a_service_install_holds_what_it_imports_and_no_dev_package(
     name: str, tmp_path: Path
 ) -> None:
+    # Build from the files git tracks, as the image's build context holds them: a leftover
+    # build/ folder in the working tree would otherwise be packed instead of the sources.
+    context = tmp_path / "context"
+    tracked = subprocess.run(  # fixed arguments
+        ["git", "ls-files", "-z", "pyproject.toml", "uv.lock", "shared", "services", "devstack"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for rel in filter(None, tracked.split("\0")):
+        (context / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, context / rel)
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
     env.pop("VIRTUAL_ENV", None)
     subprocess.run(  # noqa: S603  # our own uv, fixed arguments
@@ -110,7 +123,7 @@ def test_a_service_install_holds_what_it_imports_and_no_dev_package(
             "--python",
             sys.executable,
         ],
-        cwd=ROOT,
+        cwd=context,
         env=env,
         check=True,
     )
