@@ -66,11 +66,27 @@ class TopologyError(RuntimeError):
     pass
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel picked for us would be the
+# next outgoing connection's too, and one opened between our check and the server's bind took
+# the server's place (seen once in the quick bench: "address already in use").
+_LISTEN_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A port on 127.0.0.1 nothing listens on, never the same one twice in a process."""
+    for _ in range(200):
+        port = secrets.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise TopologyError("no free port between 20000 and 32000")
 
 
 def raise_fd_limit() -> int:

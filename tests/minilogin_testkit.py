@@ -30,6 +30,7 @@ import notifier.app
 import qr_issuer.app
 import scan_gateway.app
 from account.consumers import QUEUE
+from bench.topology import free_port as free_port  # one port picker for tests and bench
 from devstack.embedded import build_app
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
 from devstack.settings import StackSettings
@@ -248,13 +249,6 @@ async def wait_for_status(
 def code_from(redirect_url: str) -> tuple[str, str]:
     q = parse_qs(urlsplit(redirect_url).query)
     return q["code"][0], q.get("state", [""])[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
