@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -12,7 +13,7 @@ HEARTBEAT = 45.0
 
 
 class BrowserSocket(Protocol):
-    """A waiting browser's socket: `notifier.socket.BrowserSocket` (ML_NOTIFIER_SOCKETS=lean)
+    """A waiting browser's socket: `notifier.socket.TicketSocket` (ML_NOTIFIER_SOCKETS=lean)
     or `notifier.plain_socket.PlainSocket` (aiohttp)."""
 
     @property
@@ -29,6 +30,28 @@ class BrowserSocket(Protocol):
 
     def heartbeat(self) -> None:
         """Drop the browser if it was silent since the last beat, else ping it."""
+
+
+class PushNewer:
+    """What both socket kinds send a status with: each version at most once, never older."""
+
+    __slots__ = ("last_version",)
+    last_version: int  # the newest status version this browser was sent; its owner sets 0
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    def send_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def push(self, message: dict[str, Any]) -> bool:
+        """Send unless this or a newer version was already sent; True if sent."""
+        if message["version"] <= self.last_version or self.closed:
+            return False
+        self.last_version = message["version"]
+        self.send_text(json.dumps(message))
+        return True
 
 
 class Join:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
+from notifier.hub import PushNewer
 from notifier.socket import CLOSE_TIMEOUT, GOING_AWAY, MAX_MESSAGE, NORMAL
 
 
-class PlainSocket:
+class PlainSocket(PushNewer):
     """One browser waiting on `ticket_id`; `last_version` is the newest status it was sent.
 
     The request handler runs `serve()`, the only reader, until the socket is closed. Other
@@ -66,14 +66,6 @@ class PlainSocket:
     @property
     def closed(self) -> bool:
         return self._close_asked.done() or self.response.closed or self._transport.is_closing()
-
-    def push(self, message: dict[str, Any]) -> bool:
-        """Send unless this or a newer version was already sent; True if sent."""
-        if message["version"] <= self.last_version or self.closed:
-            return False
-        self.last_version = message["version"]
-        self.send_text(json.dumps(message))
-        return True
 
     def send_text(self, text: str) -> None:
         self._spawn(self.response.send_str(text))

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import struct
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from aiohttp import web
 
 from notifier import aiohttp_takeover
+from notifier.hub import PushNewer
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -77,7 +77,7 @@ def _unmask(mask: bytes, data: bytes) -> bytes:
     return (int.from_bytes(data, "big") ^ key).to_bytes(n, "big")
 
 
-class TicketSocket(aiohttp_takeover.Detached):
+class TicketSocket(aiohttp_takeover.Detached, PushNewer):
     """One browser waiting on `ticket_id`; `last_version` is the newest status it was sent."""
 
     __slots__ = (
@@ -88,7 +88,6 @@ class TicketSocket(aiohttp_takeover.Detached):
         "_message",
         "_on_gone",
         "_silent",
-        "last_version",
         "ticket_id",
         "transport",
     )
@@ -131,14 +130,6 @@ class TicketSocket(aiohttp_takeover.Detached):
     @property
     def closed(self) -> bool:
         return self._closing or self.transport is None or self.transport.is_closing()
-
-    def push(self, message: dict[str, Any]) -> bool:
-        """Send unless this or a newer version was already sent; True if sent."""
-        if message["version"] <= self.last_version or self.closed:
-            return False
-        self.last_version = message["version"]
-        self.send_text(json.dumps(message))
-        return True
 
     def send_text(self, text: str) -> None:
         self._send(TEXT, text.encode())
