@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -18,14 +19,58 @@ def _stat(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds of one process tree at one moment, per process (keyed by pid and start
+    time, so a reused pid is a new process): its own, and its reaped children's."""
+
+    own: dict[tuple[int, int], float]
+    reaped: dict[tuple[int, int], float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.own.values()) + sum(self.reaped.values())
+
+
+def cpu_sample(pid: int) -> CpuSample | None:
+    """The tree under `pid` (a service's ML_WORKERS processes, say); None if it is gone."""
+    own: dict[tuple[int, int], float] = {}
+    reaped: dict[tuple[int, int], float] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        fields = _stat(current)
+        if fields is None:
+            if current == pid:
+                return None
+            continue  # a child that ended while we looked
+        key = (current, int(fields[19]))  # field 22, starttime
+        own[key] = (int(fields[11]) + int(fields[12])) / _TICKS
+        reaped[key] = (int(fields[13]) + int(fields[14])) / _TICKS
+        pending += children(current)
+    return CpuSample(own, reaped)
+
+
+def cpu_used(before: CpuSample, after: CpuSample) -> float | None:
+    """CPU seconds the tree used between two samples; None if its root was replaced.
+
+    A child that ended between them counts through its parent's reaped time, which takes
+    in the child's whole life, so what the child had used by `before` is taken off there.
+    A child that is gone without being reaped in the tree loses only its last slice,
+    instead of turning the figure negative."""
+    if next(iter(before.own)) != next(iter(after.own)):
+        return None
+    own = sum(s - before.own.get(k, 0.0) for k, s in after.own.items())
+    reaped = sum(s - before.reaped.get(k, 0.0) for k, s in after.reaped.items())
+    ended = sum(s for k, s in before.own.items() if k not in after.own)
+    ended += sum(s for k, s in before.reaped.items() if k not in after.reaped)
+    return own + max(0.0, reaped - ended)
+
+
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds the process and its children (a service's ML_WORKERS
-    processes, living or ended) have used so far (0 if it is gone)."""
-    fields = _stat(pid)
-    if fields is None:
-        return 0.0
-    own = sum(int(f) for f in fields[11:15])  # utime, stime, and the reaped children's
-    return own / _TICKS + sum(cpu_seconds(child) for child in children(pid))
+    """CPU seconds the tree under `pid` has used so far (0 if it is gone)."""
+    sample = cpu_sample(pid)
+    return 0.0 if sample is None else sample.total
 
 
 def children(pid: int) -> list[int]:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import cpu_seconds, open_fds, rss_bytes
+from bench.procstat import CpuSample, cpu_sample, cpu_seconds, cpu_used, open_fds, rss_bytes
 from bench.profile import profile_services
 from bench.topology import Topology, raise_fd_limit, start_topology
 
@@ -65,8 +65,21 @@ class Run:
         return asdict(self)
 
 
-def _cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+def _cpu_snapshot(pids: dict[str, int]) -> dict[str, CpuSample]:
+    return {name: s for name, pid in pids.items() if (s := cpu_sample(pid)) is not None}
+
+
+def _cpu_since(before: dict[str, CpuSample]) -> dict[str, float]:
+    """CPU seconds per process since `before`; one that ended meanwhile (another test's
+    Redis, a rabbitmqctl's beam.smp) has no figure rather than a wrong one."""
+    out = {}
+    for name, start in before.items():
+        pid = next(iter(start.own))[0]
+        end = cpu_sample(pid)
+        used = None if end is None else cpu_used(start, end)
+        if used is not None:
+            out[name] = used
+    return out
 
 
 async def _loadgen(spec: dict[str, Any], args: dict[str, Any]) -> asyncio.subprocess.Process:
@@ -98,7 +111,7 @@ async def run_phase(
     result = await _read_json(proc)
     await proc.wait()
     wall = time.monotonic() - t0
-    cpu = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
+    cpu = _cpu_since(before)
     cpu["load generator"] = result["loadgen_cpu"]
     phase = Phase(name, args, result, wall, cpu)
     if profiling is not None:
@@ -127,7 +140,7 @@ async def run_idle(topo: Topology, count: int, workers: int, hold: float) -> Pha
     await asyncio.sleep(hold)  # hold them idle a moment, then look again
     rss_later = rss_bytes(notifier)
     fds = open_fds(notifier)
-    cpu_open = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
+    cpu_open = _cpu_since(before)
     for p in procs:
         assert p.stdin is not None
         p.stdin.write(b"close\n")
