@@ -1,4 +1,5 @@
-"""Fixtures every suite shares: the real MongoDB wire server, namespaces, whole stacks."""
+"""Fixtures every suite shares: the real MongoDB wire server, namespaces, whole stacks, a GeoIP
+database."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from geoip_testkit import write_city_db
 from minilogin_testkit import Stack, free_port, server_process, start_stack
 
 from shared.clock import FakeClock, SystemClock
@@ -57,3 +60,9 @@ async def real_stack(mongo_url: str, namespace: str) -> AsyncIterator[Stack]:
     """Only the real topology: separate service apps, two notifier replicas."""
     async with start_stack("real", mongo_url, namespace, SystemClock()) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def geoip_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own small GeoIP City database (tests/geoip_testkit.py)."""
+    return write_city_db(tmp_path_factory.mktemp("geoip") / "test-city.mmdb")
