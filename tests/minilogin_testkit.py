@@ -12,7 +12,7 @@ import secrets
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -252,10 +252,15 @@ def code_from(redirect_url: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def server_process(argv: list[str], port: int, what: str) -> Iterator[None]:
-    """Run a server (`argv`, our own fixed command line) until the block ends, once it
-    accepts connections on 127.0.0.1:`port`; fail the test if it does not within 30 s."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+def server_process(
+    argv: list[str], port: int, what: str, env: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Run a server (`argv`, our own fixed command line; `env`, default ours) until the block
+    ends, once it accepts connections on 127.0.0.1:`port`; fail the test if it does not
+    within 30 s."""
+    proc = subprocess.Popen(  # noqa: S603
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 30
     try:
         while True:

@@ -533,3 +533,22 @@ def test_kubernetes_deployment_is_probed_limited_and_locked_down(service: str) -
     hpa = objs[("HorizontalPodAutoscaler", service)]
     assert hpa["spec"]["scaleTargetRef"]["name"] == service
     assert hpa["spec"]["minReplicas"] >= 2
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_kubernetes_scrapes_metrics_on_a_port_no_service_exposes(service: str) -> None:
+    config, _ = k8s_config()
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in k8s_objects()}
+    pod = objs[("Deployment", service)]["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": int(config["ML_PORT"]), "metrics": int(config["ML_METRICS_PORT"])}
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(ports["metrics"])
+    # The Ingress reaches pods through their Service, which leads only to the public port.
+    service_ports = objs[("Service", service)]["spec"]["ports"]
+    assert [p["targetPort"] for p in service_ports] == ["http"]
+
+
+def test_the_podmonitor_scrapes_the_metrics_port() -> None:
+    (monitor,) = load_all(K8S / "optional" / "podmonitor.yaml")
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +22,7 @@ from shared.bus import Bus, open_bus
 from shared.mongo import open_mongo
 from shared.redis import close_redis, open_redis
 from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
-from shared.web import AppRunner
+from shared.web import AppRunner, metrics_app
 
 T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
@@ -80,13 +81,35 @@ def http_ctx() -> CleanupCtx:
     return resource(HTTP, open_, lambda s: s.close())
 
 
+@dataclass(frozen=True)
+class Listener:
+    """A second app served beside the main one, on a socket of its own."""
+
+    app: web.Application
+    host: str
+    port: int
+
+
 async def serve(
-    app: web.Application, host: str, port: int, *, banner: str = "", reuse_port: bool = False
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    banner: str = "",
+    reuse_port: bool = False,
+    beside: Listener | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run)."""
+    """Run until SIGINT/SIGTERM, then shut down gracefully (cleanup contexts run). `beside`
+    (the metrics listener) opens before the main socket and closes after it."""
     log = logs.get("runtime")
     runner = AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
+    # (runner, host, port, backlog) in the order they start listening.
+    sockets = [(runner, host, port, 4096)]
+    if beside is not None:
+        side = AppRunner(beside.app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        await side.setup()
+        sockets.insert(0, (side, beside.host, beside.port, 128))
     # What startup built lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk every one of those ~100k objects (20-30 ms here) while
     # requests wait, and were the tail of the latency. A request makes a few hundred
@@ -96,22 +119,29 @@ async def serve(
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    site = web.TCPSite(
-        runner, host, port, backlog=4096, reuse_address=True, reuse_port=reuse_port or None
-    )
-    await site.start()
-    log.info("listening", host=host, port=port)
-    if banner:
-        print(banner, flush=True)  # noqa: T201  # the one line a person starting it reads
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
+        for each, where, number, backlog in sockets:
+            site = web.TCPSite(
+                each,
+                where,
+                number,
+                backlog=backlog,
+                reuse_address=True,
+                reuse_port=reuse_port or None,
+            )
+            await site.start()
+            log.info("listening", host=where, port=number)
+        if banner:
+            print(banner, flush=True)  # noqa: T201  # the one line a person starting it reads
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         log.info("shutting_down")
-        await runner.cleanup()
+        for each, *_ in reversed(sockets):
+            await each.cleanup()
 
 
 def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[CleanupCtx]:
@@ -181,7 +211,11 @@ def _worker(
 ) -> None:
     settings = settings_or_exit(name, settings_cls)
     logs.configure(name, level=settings.log_level, json=settings.log_json)
-    run(serve(create_app(settings), settings.host, settings.port, reuse_port=reuse_port))
+    beside = None
+    if (address := settings.metrics_address) is not None:
+        beside = Listener(metrics_app(name), *address)
+    app = create_app(settings)
+    run(serve(app, settings.host, settings.port, reuse_port=reuse_port, beside=beside))
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

@@ -45,6 +45,10 @@ DEV_WX_APPID = "wx5eb1d2c3a4f60789"
 DEV_WX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 DEV_ADMIN_TOKEN = "dev-admin-token"
 
+# Where Prometheus scrapes a service unless ML_METRICS_PORT says otherwise. (9100, the
+# usual pick, is the node exporter's, often running on the same machine.)
+METRICS_PORT = 9464
+
 # `deploy/minilogin.env.example` marks every value the operator must replace with this, and
 # shows these two as placeholders.
 PLACEHOLDER = "CHANGE-ME"
@@ -231,6 +235,13 @@ class ServiceSettings(_Settings):
     namespace: str = "ml"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # Prometheus scrapes /internal/<service>/metrics on a listener of its own, which no
+    # ingress routes to; outside development the public port answers 404 for it. Unset, the
+    # port is METRICS_PORT, except in development: there the public port serves metrics too
+    # and no listener opens (several services on one machine would want the same port).
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    # The interface the metrics listener binds; empty: ML_HOST's.
+    metrics_host: str = ""
     # Processes of this service sharing the port; scale pods first, this is for one big box.
     workers: int = 1
     # Requests one process works on at once before it answers 503 "overloaded" (0: no limit).
@@ -246,6 +257,21 @@ class ServiceSettings(_Settings):
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """(host, port) of the metrics listener; None in development without ML_METRICS_PORT."""
+        if self.metrics_port is None and self.development:
+            return None
+        return self.metrics_host or self.host, self.metrics_port or METRICS_PORT
+
+    @model_validator(mode="after")
+    def _metrics_port_of_its_own(self) -> Self:
+        # Sharing the public port would either fail to bind or, with ML_WORKERS > 1
+        # (SO_REUSEPORT), hand some public requests to the metrics listener.
+        if (address := self.metrics_address) is not None and address[1] == self.port:
+            raise ValueError("ML_METRICS_PORT: is ML_PORT too; metrics need a port of their own")
+        return self
 
     @model_validator(mode="after")
     def _no_public_values(self) -> Self:

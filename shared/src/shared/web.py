@@ -1,5 +1,5 @@
 """aiohttp plumbing every service shares: error rendering, trace ids, body validation,
-client address, health, readiness and metrics routes."""
+client address, health and readiness routes, and the metrics listener's app."""
 
 from __future__ import annotations
 
@@ -326,8 +326,10 @@ def client_ip(request: web.Request, trusted_hops: int) -> str:
 Probe = Callable[[], Awaitable[None]]
 
 
-def health_routes(prefix: str, readiness: list[Probe]) -> list[web.RouteDef]:
-    """`{prefix}/healthz` says the process runs; `{prefix}/readyz` checks its dependencies."""
+def health_routes(prefix: str, readiness: list[Probe], *, metrics: bool) -> list[web.RouteDef]:
+    """`{prefix}/healthz` says the process runs; `{prefix}/readyz` checks its dependencies;
+    with `metrics` (development only: elsewhere `metrics_app` serves them on a port of their
+    own), `{prefix}/metrics` too."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -344,13 +346,20 @@ def health_routes(prefix: str, readiness: list[Probe]) -> list[web.RouteDef]:
             {"status": "ok" if not failures else "unavailable", "failures": failures}, status=status
         )
 
-    async def metrics(_: web.Request) -> web.Response:
-        resp = web.Response(body=generate_latest())
-        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-        return resp
+    routes = [web.get(f"{prefix}/healthz", healthz), web.get(f"{prefix}/readyz", readyz)]
+    return [*routes, web.get(f"{prefix}/metrics", _metrics)] if metrics else routes
 
-    return [
-        web.get(f"{prefix}/healthz", healthz),
-        web.get(f"{prefix}/readyz", readyz),
-        web.get(f"{prefix}/metrics", metrics),
-    ]
+
+async def _metrics(_: web.Request) -> web.Response:
+    resp = web.Response(body=generate_latest())
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp
+
+
+def metrics_app(service: str) -> web.Application:
+    """What the metrics listener serves: `/internal/<service>/metrics` (the path the public
+    port has in development) and JSON errors for anything else."""
+    app = web.Application(middlewares=middlewares(service))
+    hide_server_version(app)
+    app.router.add_get(f"/internal/{service}/metrics", _metrics)
+    return app

@@ -74,7 +74,11 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.router.add_routes(oidc.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(
-        health_routes("/internal/account", [mongo_probe(app), redis_probe(app), bus_probe(app)])
+        health_routes(
+            "/internal/account",
+            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            metrics=settings.development,
+        )
     )
 
 

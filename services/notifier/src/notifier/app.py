@@ -77,7 +77,11 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
     app.cleanup_ctx.extend([*infrastructure(settings), notifier_ctx])
 
     app.router.add_routes(routes.routes)
-    app.router.add_routes(health_routes("/internal/notifier", [redis_probe(app), bus_probe(app)]))
+    app.router.add_routes(
+        health_routes(
+            "/internal/notifier", [redis_probe(app), bus_probe(app)], metrics=settings.development
+        )
+    )
 
 
 def create_app(settings: NotifierSettings, clock: Clock | None = None) -> web.Application:

@@ -58,7 +58,11 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
     app.router.add_routes(routes.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(
-        health_routes("/internal/qr-issuer", [mongo_probe(app), redis_probe(app), bus_probe(app)])
+        health_routes(
+            "/internal/qr-issuer",
+            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            metrics=settings.development,
+        )
     )
 
 

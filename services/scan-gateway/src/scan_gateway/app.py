@@ -51,7 +51,9 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
     app.router.add_routes(avatars.routes)
     app.router.add_routes(
         health_routes(
-            "/internal/scan-gateway", [mongo_probe(app), redis_probe(app), bus_probe(app)]
+            "/internal/scan-gateway",
+            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            metrics=settings.development,
         )
     )
 
