@@ -4,7 +4,6 @@ database."""
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from geoip_testkit import write_city_db
 from minilogin_testkit import Stack, free_port, server_process, start_stack
 
+from bench.topology import secantus_command
 from shared.clock import FakeClock, SystemClock
 
 
@@ -24,9 +24,7 @@ def mongo_url() -> Iterator[str]:
         yield url
         return
     port = free_port()
-    argv = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-            "--storage-path", ":memory:", "--log-level", "WARNING"]  # fmt: skip
-    with server_process(argv, port, "SecantusDB"):
+    with server_process(secantus_command(port, ":memory:"), port, "SecantusDB"):
         yield f"mongodb://127.0.0.1:{port}/"
 
 

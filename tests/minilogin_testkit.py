@@ -254,10 +254,10 @@ def code_from(redirect_url: str) -> tuple[str, str]:
 @contextlib.contextmanager
 def server_process(
     argv: list[str], port: int, what: str, env: Mapping[str, str] | None = None
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server (`argv`, our own fixed command line; `env`, default ours) until the block
     ends, once it accepts connections on 127.0.0.1:`port`; fail the test if it does not
-    within 30 s."""
+    within 30 s. The block gets the process (to kill it, say)."""
     proc = subprocess.Popen(  # noqa: S603
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -273,7 +273,7 @@ def server_process(
                     err = proc.stderr.read().decode() if proc.stderr else ""
                     pytest.fail(f"{what} did not start: {err[-2000:]}")
                 time.sleep(0.05)  # polling a port that is still opening, not synchronising a test
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
