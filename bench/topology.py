@@ -212,6 +212,7 @@ async def start_topology(users: int = 50) -> AsyncIterator[Topology]:
         "ML_RATE_QR_PER_IP": UNLIMITED,
         "ML_RATE_SCANS_PER_IP": UNLIMITED,
         "ML_RATE_SCANS_PER_USER": UNLIMITED,
+        "ML_NOTIFIER_SOCKETS_PER_IP": UNLIMITED,
         # One RabbitMQ node: the single-node setting (docs/operations.md).
         "ML_BUS_QUEUE_TYPE": QUEUE_TYPE,
         # The services and the sandbox share the built-in (public) development AppSecret,

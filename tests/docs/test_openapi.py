@@ -42,6 +42,7 @@ ERROR_MODULES = [
     "account.oidc",
     "account.admin",
     "account.codes",
+    "notifier.errors",
 ]
 SERVICE_ERROR_MODULES = ERROR_MODULES[4:]
 # Request schema -> the pydantic model the handler validates the body with.

@@ -243,6 +243,8 @@ def error_response(request: web.Request, err: AppError, *, oauth: bool = False) 
     else:
         body = error_body(err.code, err.detail_message, rid, err.details)
     headers = {"Cache-Control": "no-store"}
+    if err.status == 429 and isinstance(err.details, dict) and "retry_after" in err.details:
+        headers["Retry-After"] = str(err.details["retry_after"])  # RFC 6585, for clients
     if err.status == 401 and err.code == "invalid_token":
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     elif err.status == 401 and oauth:

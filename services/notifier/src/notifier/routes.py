@@ -14,6 +14,7 @@ from shared.events import LoginFailed, TicketExpired, new_event
 from shared.tickets import IllegalTransition, Ticket, TicketNotFound, TicketStatus
 from shared.tickets.model import TERMINAL
 from shared.tickets.view import status_message
+from shared.web import client_ip
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
@@ -97,29 +98,38 @@ async def _fail_if_stuck(n: Notifier, ticket: Ticket) -> None:
 async def ticket_socket(request: web.Request) -> web.StreamResponse:
     n = request.app[NOTIFIER]
     ticket_id = request.match_info["ticket"]
+    # Counted from the start, so handshakes in progress count too.
+    slot = n.slots.take(ticket_id, client_ip(request, n.settings.trusted_proxy_hops))
 
     def gone(sock: BrowserSocket) -> None:
+        slot.release()
         if n.hub.remove(sock):
             n.expiries.forget(ticket_id)
 
     lean: TicketSocket | None = None
     plain: PlainSocket | None = None
     sock: BrowserSocket
-    # An event for this ticket that arrives before the socket is subscribed would be
-    # missed; `joining` notes one, and then the ticket is read again after subscribing.
-    with n.hub.joining(ticket_id) as join:
-        ticket = await n.ticket(ticket_id)
-        if ticket is None:
-            raise TicketNotFound()
-        check_binding(request, ticket)
-        accept_key(request)  # the same 400 on either path for a request that is no upgrade
-        if n.lean_sockets:
-            # From here the socket lives outside aiohttp (see notifier.socket); the request,
-            # its headers and this handler are released once the first status is sent.
-            sock = lean = TicketSocket.take_over(request, ticket_id, gone)
-        else:
-            sock = plain = await PlainSocket.open(request, ticket_id, gone)
-        n.hub.add(sock)
+    try:
+        # An event for this ticket that arrives before the socket is subscribed would be
+        # missed; `joining` notes one, and then the ticket is read again after subscribing.
+        with n.hub.joining(ticket_id) as join:
+            ticket = await n.ticket(ticket_id)
+            if ticket is None:
+                raise TicketNotFound()
+            n.origins.check(request, ticket)
+            check_binding(request, ticket)
+            accept_key(request)  # the same 400 on either path for a request that is no upgrade
+            if n.lean_sockets:
+                # From here the socket lives outside aiohttp (see notifier.socket); the
+                # request, its headers and this handler are released once the first status
+                # is sent.
+                sock = lean = TicketSocket.take_over(request, ticket_id, gone)
+            else:
+                sock = plain = await PlainSocket.open(request, ticket_id, gone)
+            n.hub.add(sock)
+    except BaseException:
+        slot.release()  # refused; a socket opened before the failure releases it too, once
+        raise
     n.expiries.watch(ticket_id, ticket.expires_at)
     log.debug("browser_subscribed", trace_id=ticket.trace_id, ticket_id=ticket_id)
     try:

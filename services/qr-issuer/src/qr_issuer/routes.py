@@ -16,7 +16,7 @@ from shared import ids, logs
 from shared.binding import check_binding, new_binding, set_binding
 from shared.errors import AppError
 from shared.events import TicketIssued, new_event
-from shared.registry import Connection, QrKind
+from shared.registry import App, Connection, QrKind
 from shared.tickets import Ticket, TicketNotFound, TicketStatus
 from shared.tickets.view import status_message
 from shared.web import TRACE_ID, client_ip, read_json
@@ -98,7 +98,9 @@ def _pick(conns: list[Connection], wanted: str | None) -> Connection | None:
     return next((c for c in conns if wanted in (None, c.id)), None)
 
 
-async def _what_to_issue(issuer: Issuer, request: web.Request) -> tuple[CreateTicket, Connection]:
+async def _what_to_issue(
+    issuer: Issuer, request: web.Request
+) -> tuple[CreateTicket, App, Connection]:
     body = await read_json(request, CreateTicket)
     app = await issuer.registry.app(body.client_id)
     if body.redirect_uri not in app.redirect_uris:
@@ -109,7 +111,7 @@ async def _what_to_issue(issuer: Issuer, request: web.Request) -> tuple[CreateTi
         conn = _pick(fresh, body.connection)
     if conn is None:
         raise ConnectionNotEnabled()
-    return body, conn
+    return body, app, conn
 
 
 @routes.post("/api/v1/tickets")
@@ -119,7 +121,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     ip = client_ip(request, settings.trusted_proxy_hops)
     limit = settings.rate_tickets_per_ip
     try:
-        body, conn = await _what_to_issue(issuer, request)
+        body, app, conn = await _what_to_issue(issuer, request)
     except AppError:
         # Refused requests count against the address's limit too, and past it the answer
         # is 429, as when the limit was checked first.
@@ -145,6 +147,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         pc_ip=ip,
         pc_user_agent=request.headers.get("User-Agent", "")[:512],
         mode=body.mode,
+        web_origins=" ".join(app.web_origins),  # pages of the app that may open its socket
     )
     # The limit is counted in the same round trip; past it nothing is stored or drawn.
     window = issuer.limiter.window(TICKET_LIMIT, ip, limit=limit, per=60)

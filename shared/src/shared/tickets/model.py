@@ -44,6 +44,9 @@ class Ticket:
     pc_ip: str = ""
     pc_user_agent: str = ""
     mode: str = "redirect"
+    # The app's registered web origins (App.web_origins) when the ticket was issued,
+    # space-separated: pages there may open its WebSocket besides the public origin.
+    web_origins: str = ""
     scanner_openid: str = ""
     scanner_unionid: str = ""
     scanner_nickname: str = ""
