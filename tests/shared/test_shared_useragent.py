@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.useragent import approximate_place, describe
+from shared.useragent import describe
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -63,23 +63,3 @@ def test_describe_names_browser_and_system(ua: str, described: str) -> None:
 
 def test_describe_reads_only_the_first_512_characters() -> None:
     assert describe("x" * 600 + " Firefox/121.0") == "Unknown browser"
-
-
-@pytest.mark.parametrize(
-    ("ip", "place"),
-    [
-        ("127.0.0.1", "This machine (loopback)"),
-        ("::1", "This machine (loopback)"),
-        ("192.168.1.20", "Local network"),
-        ("10.1.2.3", "Local network"),
-        ("172.16.0.9", "Local network"),
-        ("fe80::1", "Local network"),
-        ("169.254.10.10", "Local network"),
-        ("8.8.8.8", None),
-        ("2001:4860:4860::8888", None),
-        ("not-an-ip", None),
-        ("", None),
-    ],
-)
-def test_approximate_place_without_geoip(ip: str, place: str | None) -> None:
-    assert approximate_place(ip) == place

@@ -45,6 +45,15 @@ class EnvVersion(StrEnum):
     DEVELOP = "develop"
 
 
+class FarAwayPolicy(StrEnum):
+    """What scan-gateway does when the phone is known to be in another city or country than
+    the PC asking to log in (a phished QR code, most likely). The phone warns in every case."""
+
+    ALLOW = "allow"
+    CONFIRM_TWICE = "confirm_twice"  # confirm must carry far_away_acknowledged
+    REFUSE = "refuse"  # the scan (or confirm) is refused and the login cancelled
+
+
 class Connection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,6 +72,7 @@ class Connection(BaseModel):
     ticket_ttl: int = Field(default=120, ge=30, le=600)
     request_phone: bool = False
     require_phone: bool = False
+    far_away: FarAwayPolicy = FarAwayPolicy.ALLOW
     apps: list[str] = Field(default_factory=list)
     created_at: float = 0.0
     updated_at: float = 0.0

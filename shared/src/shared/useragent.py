@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 _BROWSERS = [
@@ -32,16 +31,3 @@ def describe(user_agent: str) -> str:
     )
     system = next((name for name, marker in _SYSTEMS if marker in ua), "")
     return f"{browser} on {system}" if system else browser
-
-
-def approximate_place(ip: str) -> str | None:
-    """Where the PC is, as far as we can tell without a GeoIP database."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if addr.is_loopback:
-        return "This machine (loopback)"
-    if addr.is_private or addr.is_link_local:
-        return "Local network"
-    return None

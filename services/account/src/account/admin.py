@@ -26,6 +26,7 @@ from shared.registry import (
     Association,
     Connection,
     EnvVersion,
+    FarAwayPolicy,
     LoginMode,
     QrKind,
     UnknownClient,
@@ -116,6 +117,7 @@ class _ConnectionFields(_NoNulls):
     ticket_ttl: int | None = Field(default=None, ge=30, le=600)
     request_phone: bool | None = None
     require_phone: bool | None = None
+    far_away: FarAwayPolicy | None = None
     apps: list[str] | None = Field(default=None, max_length=100)
 
     @field_validator("logo")

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from scan_gateway import avatars, routes
 from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.places import Places
 from scan_gateway.sessions import SessionStore
 from scan_gateway.settings import ScanGatewaySettings
 from shared.clock import Clock, SystemClock
@@ -32,6 +33,7 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
     async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
         keys = Keys(settings.namespace)
         redis = app[REDIS]
+        places = Places.open(settings.geoip_db)
         app[GATEWAY] = Gateway(
             settings=settings,
             clock=clock,
@@ -42,8 +44,10 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
             bus=app[BUS],
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys, clock),
             box=SecretBox.from_settings(settings),
+            places=places,
         )
         yield
+        places.close()
 
     app.cleanup_ctx.extend([*infrastructure(settings, http=True), gateway_ctx])
 

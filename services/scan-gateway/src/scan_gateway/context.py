@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from scan_gateway.places import Places
 from scan_gateway.sessions import SessionStore
 from scan_gateway.settings import ScanGatewaySettings
 from shared.bus import Bus
@@ -28,6 +29,7 @@ class Gateway:
     bus: Bus
     wechat: WeChatClient
     box: SecretBox
+    places: Places
 
 
 GATEWAY = web.AppKey("scan_gateway", Gateway)

@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
-from scan_gateway.context import GATEWAY
+from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.places import Place
 from scan_gateway.profile import AvatarUrl, Nickname
+from scan_gateway.proximity import FarAwayConfirmationRequired, FarAwayRefused, Nearness, compare
 from scan_gateway.sessions import ScanSession
 from shared import ids, logs
 from shared.errors import AppError
 from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
+from shared.registry import FarAwayPolicy
 from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
 from shared.tickets.store import refusal
-from shared.useragent import approximate_place, describe
+from shared.useragent import describe
 from shared.web import client_ip, read_json
 from shared.wxapps import mini_program
 
@@ -36,6 +40,16 @@ SCENE_RISKS = {
     1049: "album_image",
 }
 UNKNOWN_SCENE = "unknown_scene"
+# The risk reason for a camera scan from far away (other reasons say more about the scan).
+FAR_AWAY = "far_away"
+# Why a login was cancelled by the connection's far-away policy (the ticket's `reason`).
+FAR_AWAY_REFUSED = "far_away_refused"
+
+SCANS_BY_PROXIMITY = Counter(
+    "minilogin_scan_proximity_total",
+    "Scans by how near the phone is to the PC, and whether the far-away policy refused them",
+    ["proximity", "outcome"],
+)
 
 
 def scene_risk(scene: int | None) -> str | None:
@@ -43,6 +57,13 @@ def scene_risk(scene: int | None) -> str | None:
     if scene in CAMERA_SCENES:
         return None
     return SCENE_RISKS.get(scene or 0, UNKNOWN_SCENE)
+
+
+def risk(scene: int | None, near: Nearness) -> dict[str, object]:
+    """The warning the phone must show, and its main reason: the launch scene first, then a
+    PC far away (so a mini program that knows only `risk` still warns about it)."""
+    reason = scene_risk(scene) or (FAR_AWAY if near.far else None)
+    return {"warning": reason is not None, "reason": reason}
 
 
 class PhoneRequired(AppError):
@@ -66,12 +87,64 @@ class ConfirmRequest(BaseModel):
     phone_code: str | None = Field(default=None, min_length=1, max_length=128)
     nickname: Nickname = None
     avatar_url: AvatarUrl = None
+    # The user confirmed a second time that the far-away PC is theirs (policy confirm_twice).
+    far_away_acknowledged: bool = False
 
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticket: str = TICKET
     session: str = Field(min_length=1, max_length=128)
+
+
+async def _cancel(
+    gw: Gateway, ticket_id: str, *, scanner: str, reason: str = "", **changes: object
+) -> Ticket:
+    """Cancel the ticket (the phone said no, or the far-away policy did) and tell everyone."""
+    changes["finished_at"] = gw.clock.now()
+    if reason:
+        changes["reason"] = reason
+    ticket = await gw.tickets.transition(
+        ticket_id, TicketStatus.CANCELLED, scanner=scanner, changes=changes
+    )
+    await gw.bus.publish(
+        new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
+    )
+    with logs.bound(trace_id=ticket.trace_id):
+        log.info("ticket_cancelled", ticket_id=ticket.id, reason=reason or "phone")
+    return ticket
+
+
+def _nearness(gw: Gateway, pc_ip: str, phone_ip: str) -> tuple[Place, Place, Nearness]:
+    """Where the PC and the phone are, and how near each other."""
+    pc, phone = gw.places.place(pc_ip), gw.places.place(phone_ip)
+    return pc, phone, compare(pc_ip, pc, phone_ip, phone)
+
+
+async def _refuse_far_away(
+    gw: Gateway,
+    ticket_id: str,
+    phone_ip: str,
+    proximity: str,
+    *,
+    scanner: str = "",
+    **changes: object,
+) -> FarAwayRefused:
+    """End the login the far-away policy refuses (the PC is told it was cancelled; it is not
+    told why, which would only help an attacker) and the error the phone is answered with:
+    where the PC is, so the phone can say it."""
+    ticket = await _cancel(gw, ticket_id, scanner=scanner, reason=FAR_AWAY_REFUSED, **changes)
+    SCANS_BY_PROXIMITY.labels(proximity, "refused").inc()
+    with logs.bound(trace_id=ticket.trace_id):
+        log.warning("far_away_refused", ticket_id=ticket.id, proximity=proximity)
+    pc, phone, _ = _nearness(gw, ticket.pc_ip, phone_ip)
+    return FarAwayRefused(
+        details={
+            "proximity": proximity,
+            "location": pc.to_json(),
+            "phone_location": phone.to_json(),
+        }
+    )
 
 
 async def _live(tickets: TicketStore, ticket_id: str, now: float) -> Ticket:
@@ -96,6 +169,18 @@ async def scan(request: web.Request) -> web.Response:
     mp = mini_program(conn, gw.settings, gw.box)
     wx = await gw.wechat.code2session(mp.appid, mp.secret, body.code)
     await gw.limiter.hit("scan-user", wx.openid, limit=gw.settings.rate_scans_per_user, per=60)
+    pc_place, phone_place, near = _nearness(gw, ticket.pc_ip, ip)
+    if near.far and conn.far_away == FarAwayPolicy.REFUSE:
+        # After code2Session, so only a real WeChat user (rate-limited) can end a login.
+        raise await _refuse_far_away(
+            gw,
+            ticket.id,
+            ip,
+            near.proximity.value,
+            scanner_openid=wx.openid,
+            scanner_unionid=wx.unionid or "",
+            scanned_at=now,
+        )
     session, store_session = gw.sessions.prepare(
         ScanSession(
             ticket=ticket.id,
@@ -103,6 +188,8 @@ async def scan(request: web.Request) -> web.Response:
             openid=wx.openid,
             unionid=wx.unionid or "",
             appid=mp.appid,
+            far_away=near.far,
+            proximity=near.proximity.value,
         ),
         ttl=int(ticket.expires_at - now) + 5,
     )
@@ -129,8 +216,13 @@ async def scan(request: web.Request) -> web.Response:
         )
     )
     with logs.bound(trace_id=ticket.trace_id):
-        log.info("ticket_scanned", ticket_id=ticket.id, launch_scene=body.launch_scene)
-    risk = scene_risk(body.launch_scene)
+        log.info(
+            "ticket_scanned",
+            ticket_id=ticket.id,
+            launch_scene=body.launch_scene,
+            proximity=near.proximity.value,
+        )
+    SCANS_BY_PROXIMITY.labels(near.proximity.value, "scanned").inc()
     app = await gw.registry.app(ticket.client_id)
     return web.json_response(
         {
@@ -147,7 +239,10 @@ async def scan(request: web.Request) -> web.Response:
             },
             "request": {
                 "ip": ticket.pc_ip,
-                "place": approximate_place(ticket.pc_ip),
+                # The English text, for mini programs that know only this; `location` has
+                # both languages.
+                "place": pc_place.text("en"),
+                "location": pc_place.to_json(),
                 "browser": describe(ticket.pc_user_agent),
                 "time": datetime.fromtimestamp(ticket.created_at, UTC)
                 .isoformat()
@@ -157,7 +252,12 @@ async def scan(request: web.Request) -> web.Response:
                 "requested": conn.request_phone or conn.require_phone,
                 "required": conn.require_phone,
             },
-            "risk": {"warning": risk is not None, "reason": risk},
+            "proximity": {
+                "level": near.proximity.value,
+                "far": near.far,
+                "phone_location": phone_place.to_json(),
+            },
+            "risk": risk(body.launch_scene, near),
         }
     )
 
@@ -171,6 +271,16 @@ async def confirm(request: web.Request) -> web.Response:
     # The transition below refuses a lapsed or finished ticket; a read first is only worth it
     # before spending a (paid) phone-number code.
     conn = await gw.registry.connection(session.connection_id)
+    # The policy as it is now (an operator may have tightened it since the scan).
+    if session.far_away and conn.far_away == FarAwayPolicy.REFUSE:
+        ip = client_ip(request, gw.settings.trusted_proxy_hops)
+        raise await _refuse_far_away(gw, body.ticket, ip, session.proximity, scanner=session.openid)
+    if (
+        session.far_away
+        and conn.far_away == FarAwayPolicy.CONFIRM_TWICE
+        and not body.far_away_acknowledged
+    ):
+        raise FarAwayConfirmationRequired()
     phone = ""
     if body.phone_code:
         await _live(gw.tickets, body.ticket, now)
@@ -217,15 +327,5 @@ async def cancel(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     body = await read_json(request, CancelRequest)
     session = await gw.sessions.require(body.session, body.ticket)
-    ticket = await gw.tickets.transition(
-        body.ticket,
-        TicketStatus.CANCELLED,
-        scanner=session.openid,
-        changes={"finished_at": gw.clock.now()},
-    )
-    await gw.bus.publish(
-        new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
-    )
-    with logs.bound(trace_id=ticket.trace_id):
-        log.info("ticket_cancelled", ticket_id=ticket.id)
+    ticket = await _cancel(gw, body.ticket, scanner=session.openid)
     return web.json_response({"ticket": ticket.id, "status": ticket.status.value})

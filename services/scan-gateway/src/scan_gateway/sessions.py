@@ -30,6 +30,10 @@ class ScanSession:
     openid: str
     unionid: str
     appid: str
+    # The phone was in another city or country than the PC when it scanned: the connection's
+    # far-away policy applies at confirm. (Absent from sessions written before it existed.)
+    far_away: bool = False
+    proximity: str = "unknown"
 
 
 class SessionStore:
