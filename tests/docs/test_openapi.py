@@ -38,6 +38,7 @@ ERROR_MODULES = [
     "shared.wechat.errors",
     "qr_issuer.routes",
     "scan_gateway.routes",
+    "scan_gateway.proximity",
     "scan_gateway.sessions",
     "account.oidc",
     "account.admin",
