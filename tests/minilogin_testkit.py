@@ -8,7 +8,9 @@ import base64
 import contextlib
 import hashlib
 import io
+import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -279,6 +281,14 @@ def server_process(
         proc.wait(timeout=10)
         if proc.stderr:  # read only on a failed start; closed here so no pipe outlives the test
             proc.stderr.close()
+
+
+def pause(proc: subprocess.Popen[bytes]) -> None:
+    """SIGSTOP a server of the test's own and return once it has stopped (the signal is
+    taken asynchronously: a request sent at once could still be answered). It still accepts
+    connections, as a hung server does, and answers nothing until SIGCONT."""
+    proc.send_signal(signal.SIGSTOP)
+    os.waitpid(proc.pid, os.WUNTRACED)  # returns when the child stops; it is not reaped
 
 
 def _listening_socket() -> socket.socket:

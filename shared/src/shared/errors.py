@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pymongo.errors import ConnectionFailure, PyMongoError
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    ClusterDownError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 
 class AppError(Exception):
     """An error the caller should see: a stable code, a human message, an HTTP status."""
@@ -11,6 +21,8 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     message: ClassVar[str] = "The request is invalid."
+    # Seconds after which the same request may succeed: sent as Retry-After.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         self.detail_message = message or self.message
@@ -91,6 +103,39 @@ class ServiceUnavailable(AppError):
     status = 503
     code = "service_unavailable"
     message = "The service is temporarily unavailable."
+
+
+class TemporarilyUnavailable(AppError):
+    """A store (Redis, MongoDB) is down, restarting, failing over or not answering in time:
+    the client retries after Retry-After (RFC 6749 names this code for the same case)."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    message = "The service cannot reach its storage just now; retry in a moment."
+    retry_after = 1
+
+
+# What redis-py and PyMongo raise when the server is unreachable or does not answer within
+# ML_REDIS_TIMEOUT / ML_MONGO_TIMEOUT (PyMongo's ConnectionFailure covers AutoReconnect,
+# NetworkTimeout and ServerSelectionTimeoutError; its other timeouts say so in `.timeout`),
+# or when a Redis Cluster or Sentinel primary is failing over.
+_STORE_OUTAGES = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,  # MasterDownError too
+    TryAgainError,
+    ConnectionFailure,
+)
+# Raised as connection errors, but a wrong password or ACL is a misconfiguration that no
+# retry mends: those stay internal errors.
+_MISCONFIGURED = (AuthenticationError, AuthorizationError)
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """Whether `exc` says a store is out of reach for now (503), not that our code failed."""
+    if isinstance(exc, PyMongoError) and exc.timeout:  # e.g. a write concern not met in time
+        return True
+    return isinstance(exc, _STORE_OUTAGES) and not isinstance(exc, _MISCONFIGURED)
 
 
 def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:

@@ -33,11 +33,23 @@ def durable_write_concern(url: str) -> dict[str, Any]:
     return options
 
 
-def open_mongo(url: str) -> AsyncMongoClient[dict[str, Any]]:
+# Seconds to find a server, connect, or get an answer (MongoSettings.mongo_timeout).
+DEFAULT_TIMEOUT = 2.0
+
+
+def open_mongo(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> AsyncMongoClient[dict[str, Any]]:
+    """A client for `url` whose every operation, PyMongo's one retry included, gives up after
+    `timeout` seconds on a server that is down or paused (a NetworkTimeout or
+    ServerSelectionTimeoutError: a 503 for the request). `timeoutMS` bounds the whole
+    operation; a socket timeout alone let a paused server hold a read for 6.2 s of 2 s
+    timeouts (the operation, a new connection's handshake, the retry)."""
+    ms = int(timeout * 1000)
     return AsyncMongoClient(
         url,
         tz_aware=True,
-        serverSelectionTimeoutMS=5000,
+        timeoutMS=ms,
+        serverSelectionTimeoutMS=ms,
+        connectTimeoutMS=ms,
         uuidRepresentation="standard",
         **durable_write_concern(url),
     )

@@ -32,7 +32,13 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
     return out
 
 
-def open_redis(url: str) -> aioredis.Redis:
+# Seconds to connect or to wait for an answer (ServiceSettings.redis_timeout).
+DEFAULT_TIMEOUT = 2.0
+
+
+def open_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> aioredis.Redis:
+    """A client for `url` whose connects and commands give up after `timeout` seconds with
+    redis-py's ConnectionError or TimeoutError (a 503 for the request)."""
     if url.startswith("memory://"):
         try:
             import fakeredis  # only the embedded default needs it
@@ -60,14 +66,23 @@ def open_redis(url: str) -> aioredis.Redis:
             sentinel_kwargs={"password": password} if password else None,
         )
         primary: aioredis.Redis = sentinel.master_for(
-            path[0], db=db, password=password, decode_responses=True
+            path[0],
+            db=db,
+            password=password,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
         return primary
     if parts.scheme == "redis+cluster":
         nodes = [ClusterNode(h, p) for h, p in _hosts(parts.netloc, 6379)]
         # RedisCluster offers the same commands; callers use it through the Redis interface.
         return RedisCluster(  # type: ignore[return-value]
-            startup_nodes=nodes, password=password, decode_responses=True
+            startup_nodes=nodes,
+            password=password,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
     # A plain pool: the blocking one's condition and timeout cost a fifth of a command's
     # CPU. A process never holds more connections than requests and deliveries in flight
@@ -78,6 +93,8 @@ def open_redis(url: str) -> aioredis.Redis:
         max_connections=512,
         decode_responses=True,
         health_check_interval=30,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         connection_class=HiredisPackingConnection,
     )
     return aioredis.Redis.from_pool(pool)

@@ -56,9 +56,9 @@ MONGO = web.AppKey("mongo", AsyncMongoClient)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 
 
-def redis_ctx(url: str) -> CleanupCtx:
+def redis_ctx(url: str, timeout: float) -> CleanupCtx:
     async def open_() -> aioredis.Redis:
-        return open_redis(url)
+        return open_redis(url, timeout=timeout)
 
     return resource(REDIS, open_, close_redis)
 
@@ -67,9 +67,9 @@ def bus_ctx(url: str, namespace: str, queue_type: str = "quorum") -> CleanupCtx:
     return resource(BUS, lambda: open_bus(url, namespace, queue_type), lambda b: b.close())
 
 
-def mongo_ctx(url: str) -> CleanupCtx:
+def mongo_ctx(url: str, timeout: float) -> CleanupCtx:
     async def open_() -> AsyncMongoClient[dict[str, Any]]:
-        return open_mongo(url)
+        return open_mongo(url, timeout=timeout)
 
     return resource(MONGO, open_, lambda c: c.close())
 
@@ -148,11 +148,11 @@ def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[Cle
     """The shared resources a service opens first: Redis and the bus, MongoDB when its
     settings have it, and an HTTP client when it needs one."""
     ctxs = [
-        redis_ctx(settings.redis_url.get_secret_value()),
+        redis_ctx(settings.redis_url.get_secret_value(), settings.redis_timeout),
         bus_ctx(settings.amqp_url.get_secret_value(), settings.namespace, settings.bus_queue_type),
     ]
     if isinstance(settings, MongoSettings):
-        ctxs.append(mongo_ctx(settings.mongo_url.get_secret_value()))
+        ctxs.append(mongo_ctx(settings.mongo_url.get_secret_value(), settings.mongo_timeout))
     if http:
         ctxs.append(http_ctx())
     return ctxs

@@ -227,6 +227,10 @@ class ServiceSettings(_Settings):
 
     # Connection URLs carry the servers' passwords.
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    # Seconds Redis may take to accept a connection or to answer a command; past that the
+    # request gets 503 temporarily_unavailable instead of waiting on a paused or unreachable
+    # server (redis-py's default is 5 s). Redis answers in well under a millisecond.
+    redis_timeout: float = Field(2.0, gt=0)
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     # RabbitMQ work queues: "quorum" (replicated, for a broker cluster) or "classic" (one
     # broker node: no fsync before delivery, 0.3 to 3.4 ms faster per hop here).
@@ -328,6 +332,10 @@ class MongoSettings(_Settings):
         validation_alias=AliasChoices("MONGO_URL", "ML_MONGO_URL"),
     )
     mongo_db: str = "minilogin"
+    # Seconds a MongoDB operation may take in all (finding the server, connecting, PyMongo's
+    # one retry); past that the request gets 503 temporarily_unavailable. A start that
+    # builds a new index on a large collection may need more.
+    mongo_timeout: float = Field(2.0, gt=0)
 
 
 class PublicOriginSettings(_Settings):

@@ -26,9 +26,11 @@ from shared.errors import (
     HeadersTooLarge,
     InvalidRequest,
     MalformedJson,
+    TemporarilyUnavailable,
     UnsupportedMediaType,
     UriTooLong,
     error_body,
+    is_store_outage,
 )
 
 log = logs.get(__name__)
@@ -131,7 +133,12 @@ async def _render_errors(
         if exc.status == 405 and "Allow" in exc.headers:
             resp.headers["Allow"] = exc.headers["Allow"]
         return resp
-    except Exception:
+    except Exception as exc:
+        if is_store_outage(exc):
+            # Redis or MongoDB out of reach: the client retries; no stack trace to read.
+            log.warning("store_unavailable", path=request.path, error=type(exc).__name__)
+            outage = TemporarilyUnavailable()
+            return error_response(request, outage, oauth=request.path.startswith(oauth_prefix))
         log.exception("unhandled_error", path=request.path)
         return web.json_response(
             error_body("internal_error", "Something went wrong on our side.", request_id),
@@ -243,6 +250,8 @@ def error_response(request: web.Request, err: AppError, *, oauth: bool = False) 
     else:
         body = error_body(err.code, err.detail_message, rid, err.details)
     headers = {"Cache-Control": "no-store"}
+    if err.retry_after is not None:
+        headers["Retry-After"] = str(err.retry_after)
     if err.status == 429 and isinstance(err.details, dict) and "retry_after" in err.details:
         headers["Retry-After"] = str(err.details["retry_after"])  # RFC 6585, for clients
     if err.status == 401 and err.code == "invalid_token":

@@ -25,7 +25,7 @@ async def reseal(registry: Registry, box: SecretBox) -> int:
 
 
 async def _main(settings: AccountSettings) -> int:
-    client = open_mongo(settings.mongo_url.get_secret_value())
+    client = open_mongo(settings.mongo_url.get_secret_value(), timeout=settings.mongo_timeout)
     try:
         return await reseal(Registry(client[settings.mongo_db]), SecretBox.from_settings(settings))
     finally:
