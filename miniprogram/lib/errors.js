@@ -41,6 +41,8 @@ const CATALOG = {
   unknown_connection: { text: 'ticket_not_found', actions: ['rescan', 'close'] },
   phone_required: { text: 'phone_required', actions: ['retry', 'close'] },
   phone_unavailable: { text: 'phone_unavailable', actions: ['close'] },
+  far_away_refused: { text: 'far_away_refused', actions: ['close', 'rescan'] },
+  far_away_confirmation_required: { text: 'far_away_confirmation_required', actions: ['retry', 'close'] },
   not_found: { text: 'config', actions: ['close'] },
   method_not_allowed: { text: 'config', actions: ['close'] },
   config_error: { text: 'config', actions: ['close'] },
@@ -48,16 +50,17 @@ const CATALOG = {
 
 const FALLBACK = { text: 'unknown', actions: ['retry', 'close'] };
 
-// describeError(code, lang, {site, retryAfter, requestId}) ->
+// describeError(code, lang, {site, retryAfter, requestId, place}) ->
 //   {code, title, message, requestId, actions: {rescan, retry, close}}
 function describeError(code, lang, details) {
   const d = details || {};
   const entry = Object.prototype.hasOwnProperty.call(CATALOG, code) ? CATALOG[code] : FALLBACK;
-  const params = { site: d.site || '', code: String(code), n: d.retryAfter };
+  const params = { site: d.site || '', code: String(code), n: d.retryAfter, place: d.place || '' };
   let messageKey = 'err_' + entry.text;
   if (entry.text === 'rate_limited' && typeof d.retryAfter === 'number' && d.retryAfter > 0) {
     messageKey = 'err_rate_limited_wait';
   }
+  if (entry.text === 'far_away_refused' && d.place) messageKey = 'err_far_away_refused_place';
   const actions = { rescan: false, retry: false, close: false };
   for (let i = 0; i < entry.actions.length; i++) actions[entry.actions[i]] = true;
   return {

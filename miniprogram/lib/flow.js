@@ -7,11 +7,15 @@
 //   flow.onPhoneNumber(e.detail); // <button open-type="getPhoneNumber">
 //   flow.onChooseAvatar(e.detail) / flow.setNickname(value)
 //   flow.confirm() / flow.cancel() / flow.rescan() / flow.retry() / flow.close()
+//   flow.confirmFarAway();        // "I am sure" on the second confirmation
 //   flow.abandon();               // Page.onUnload
 //
 // Phases: starting -> idle (opened without a login code)
 //         starting -> checking -> review -> confirming -> done
 //                                    -> cancelling -> cancelled
+//         confirming -> sure -> confirming -> done   (the computer is far away and the
+//                                                     site wants a second confirmation)
+//                       sure -> cancelling -> cancelled
 //         any step can end in `error`, which names its ways out.
 // Every state change calls onChange(view), `view` being plain data for setData.
 // All methods return promises that never reject.
@@ -37,7 +41,13 @@ const SESSION_DEAD = {
   not_scanner: true,
   invalid_session: true,
   wechat_code_blocked: true,
+  far_away_refused: true,
 };
+
+// The site wants a second, explicit confirmation: the computer is far from the phone.
+const FAR_AWAY_AGAIN = 'far_away_confirmation_required';
+// The server's risk reason for a far computer; the page shows its own, stronger warning.
+const FAR_AWAY_REASON = 'far_away';
 
 // Confirm errors after which the user must tap the phone button again
 // (confirm carries no wx.login code, so an invalid code is the phone code).
@@ -161,7 +171,7 @@ function createLoginFlow(opts) {
     sessionLive: false,
     ack: false,
     phone: { code: null, status: 'none', errMsg: null },
-    profile: { nickname: '', avatarPath: '' },
+    profile: { nickname: '', avatarPath: '', uploaded: null },
     error: null,
   };
   // Bumped whenever a new attempt starts; answers for older attempts are dropped.
@@ -195,13 +205,19 @@ function createLoginFlow(opts) {
       step: step,
       retryAfter: typeof e.retryAfter === 'number' ? e.retryAfter : null,
       requestId: typeof e.requestId === 'string' ? e.requestId : null,
+      // Where the computer is, when the server says (a refused far-away login).
+      place: e.details ? gatewayLib.placeText(gatewayLib.normalizeLocation(e.details.location), lang) : null,
     };
     if (SESSION_DEAD[code]) state.sessionLive = false;
     emit();
   }
 
+  function farAway() {
+    return !!(state.scan && state.scan.proximity.far);
+  }
+
   function needsAck() {
-    return state.launch.risky || !!(state.scan && state.scan.risk.warning);
+    return state.launch.risky || !!(state.scan && state.scan.risk.warning) || farAway();
   }
 
   function phoneBlocks() {
@@ -229,7 +245,7 @@ function createLoginFlow(opts) {
     state.sessionLive = false;
     state.ack = false;
     state.phone = { code: null, status: 'none', errMsg: null };
-    state.profile = { nickname: '', avatarPath: '' };
+    state.profile = { nickname: '', avatarPath: '', uploaded: null };
     state.error = null;
   }
 
@@ -331,34 +347,60 @@ function createLoginFlow(opts) {
     emit();
   }
 
+  // The chosen avatar is a local temporary file; only an uploaded URL is sent (uploaded
+  // once, even when the site asks for a second confirmation).
+  async function avatarUrl(scan) {
+    const path = state.profile.avatarPath;
+    if (!cfg.profile.avatarUploadUrl || !path) return null;
+    if (state.profile.uploaded && state.profile.uploaded.path === path) return state.profile.uploaded.url;
+    const url = await wxUploadFile(wx, {
+      url: cfg.profile.avatarUploadUrl,
+      filePath: path,
+      formData: { ticket: scan.ticket, session: scan.session },
+      timeout: cfg.requestTimeoutMs,
+    });
+    if (url) state.profile.uploaded = { path: path, url: url };
+    return url;
+  }
+
   async function confirm() {
     if (!canConfirm()) return;
+    await sendConfirm(false);
+  }
+
+  // "I am sure": the second, explicit confirmation for a computer far away.
+  async function confirmFarAway() {
+    if (state.phase !== 'sure' || !state.scan) return;
+    await sendConfirm(true);
+  }
+
+  async function sendConfirm(farAwaySure) {
     const gen = ++generation;
     state.phase = 'confirming';
     emit();
     const scan = state.scan;
     const extra = { phoneCode: state.phone.code };
     if (cfg.profile.nickname && state.profile.nickname) extra.nickname = state.profile.nickname;
-    if (cfg.profile.avatarUploadUrl && state.profile.avatarPath) {
-      // The chosen avatar is a local temporary file; only an uploaded https URL is sent.
-      const url = await wxUploadFile(wx, {
-        url: cfg.profile.avatarUploadUrl,
-        filePath: state.profile.avatarPath,
-        formData: { ticket: scan.ticket, session: scan.session },
-        timeout: cfg.requestTimeoutMs,
-      });
-      if (url) extra.avatarUrl = url;
-    }
+    const url = await avatarUrl(scan);
+    if (gen !== generation) return;
+    if (url) extra.avatarUrl = url;
+    if (farAwaySure) extra.farAwayAcknowledged = true;
     try {
       await gateway.confirm(scan.ticket, scan.session, extra);
     } catch (e) {
       if (gen !== generation) return;
       const code = (e && e.code) || 'unknown';
+      if (code === FAR_AWAY_AGAIN && !farAwaySure) {
+        // Nothing happened yet (the phone code is not spent): ask the second time.
+        state.phase = 'sure';
+        emit();
+        return;
+      }
       if (PHONE_AGAIN[code]) {
         // The phone code was refused (expired, used) or missing: ask for it again.
         state.phone = { code: null, status: 'none', errMsg: null };
       }
-      setError(code, 'confirm', e);
+      setError(code, farAwaySure ? 'sure' : 'confirm', e);
       return;
     }
     if (gen !== generation) return;
@@ -368,7 +410,8 @@ function createLoginFlow(opts) {
   }
 
   async function cancel() {
-    if (state.phase !== 'review' && !(state.phase === 'error' && state.error.step === 'cancel')) return;
+    const from = state.phase === 'review' || state.phase === 'sure';
+    if (!from && !(state.phase === 'error' && state.error.step === 'cancel')) return;
     if (!state.scan) return;
     const gen = ++generation;
     state.phase = 'cancelling';
@@ -418,11 +461,12 @@ function createLoginFlow(opts) {
     if (!errors.describeError(code, lang).actions.retry) return;
     if (step === 'scan') {
       await doScan();
-    } else if (step === 'confirm') {
+    } else if (step === 'confirm' || step === 'sure') {
       state.phase = 'review';
       state.error = null;
       // A refused phone code has to be granted again before confirming.
       if (PHONE_AGAIN[code]) emit();
+      else if (step === 'sure') await sendConfirm(true);
       else await confirm();
     } else if (step === 'cancel') {
       await cancel();
@@ -453,12 +497,38 @@ function createLoginFlow(opts) {
     if (clock && ago !== null) {
       timeText += ' · ' + (ago < 1 ? tr('timeAgoSeconds') : tr('timeAgoMinutes', { n: ago }));
     }
-    return [
+    const rows = [
       { key: 'ip', label: tr('labelIp'), value: req.ip || unknown },
-      { key: 'place', label: tr('labelPlace'), value: req.place || tr('placeUnknown') },
-      { key: 'browser', label: tr('labelBrowser'), value: req.browser || unknown },
-      { key: 'time', label: tr('labelTime'), value: timeText },
+      { key: 'place', label: tr('labelPlace'), value: computerPlace() },
     ];
+    const near = state.scan.proximity;
+    if (near.level !== 'unknown') {
+      const key = near.level === 'same_country' && near.far ? 'proximity_same_country_far' : 'proximity_' + near.level;
+      rows.push({ key: 'proximity', label: tr('labelProximity'), value: tr(key), far: near.far });
+    }
+    rows.push({ key: 'browser', label: tr('labelBrowser'), value: req.browser || unknown });
+    rows.push({ key: 'time', label: tr('labelTime'), value: timeText });
+    return rows;
+  }
+
+  function computerPlace() {
+    const req = state.scan.request;
+    return gatewayLib.placeText(req.location, lang) || req.place || tr('placeUnknown');
+  }
+
+  function phonePlace() {
+    return gatewayLib.placeText(state.scan.proximity.phoneLocation, lang) || tr('placeUnknown');
+  }
+
+  // The strong warning: the computer is in another city or country than the phone.
+  function farView() {
+    if (!farAway()) return { show: false, title: '', text: '' };
+    const key = state.scan.proximity.level === 'different_country' ? 'farCountry' : 'farCity';
+    return {
+      show: true,
+      title: tr('farTitle'),
+      text: tr(key, { computer: computerPlace(), phone: phonePlace(), site: siteName() }),
+    };
   }
 
   function warningView() {
@@ -470,7 +540,8 @@ function createLoginFlow(opts) {
       texts.push(tr(key, { site: site }));
     }
     const reason = state.scan.risk.reason;
-    if (state.scan.risk.warning && !(state.launch.risky && reason && SCENE_REASONS[reason])) {
+    const repeated = (state.launch.risky && reason && SCENE_REASONS[reason]) || reason === FAR_AWAY_REASON;
+    if (state.scan.risk.warning && !repeated) {
       texts.push(tr('warnServer') + (reason ? ' (' + reason + ')' : ''));
     }
     return { show: texts.length > 0, texts: texts, needAck: needsAck() };
@@ -517,12 +588,15 @@ function createLoginFlow(opts) {
         avatarButton: tr('avatarButton'),
         nicknamePlaceholder: tr('nicknamePlaceholder'),
         askHint: tr('askHint'),
+        sureConfirm: tr('sureConfirm'),
       },
       busyText: phase === 'starting' ? tr('loading') : phase === 'checking' ? tr('checking') : phase === 'confirming' ? tr('confirming') : phase === 'cancelling' ? tr('cancelling') : '',
       site: null,
       ask: '',
       rows: [],
       warning: { show: false, texts: [], needAck: false },
+      far: { show: false, title: '', text: '' },
+      sure: null,
       ack: state.ack,
       phone: { show: false },
       profile: {
@@ -541,7 +615,14 @@ function createLoginFlow(opts) {
       v.ask = tr('ask', { site: name });
       v.rows = requestRows();
       v.warning = warningView();
+      v.far = farView();
       v.phone = phoneView();
+    }
+    if (phase === 'sure' && state.scan) {
+      v.sure = {
+        title: tr('sureTitle'),
+        text: tr('sureText', { site: siteName(), computer: computerPlace(), phone: phonePlace() }),
+      };
     }
     if (phase === 'idle') v.message = { title: tr('idleTitle'), text: tr('idleText') };
     if (phase === 'done') v.message = { title: tr('doneTitle'), text: tr('doneText', { site: siteName() }) };
@@ -551,6 +632,7 @@ function createLoginFlow(opts) {
         site: siteName(),
         retryAfter: state.error.retryAfter,
         requestId: state.error.requestId,
+        place: state.error.place,
       });
     }
     return v;
@@ -570,6 +652,7 @@ function createLoginFlow(opts) {
     setNickname: setNickname,
     onChooseAvatar: onChooseAvatar,
     confirm: confirm,
+    confirmFarAway: confirmFarAway,
     cancel: cancel,
     rescan: rescan,
     retry: retry,

@@ -19,6 +19,8 @@ function GatewayError(code, fields) {
   this.message = f.message || code;
   this.requestId = f.requestId || null;
   this.retryAfter = f.retryAfter || null;
+  // What the error's `details` say, unchecked: read it through a normalizer.
+  this.details = f.details && typeof f.details === 'object' ? f.details : null;
 }
 GatewayError.prototype = Object.create(Error.prototype);
 GatewayError.prototype.constructor = GatewayError;
@@ -64,6 +66,7 @@ function errorFromResponse(res) {
     status: status,
     retryAfter: parseRetryAfter(res.header),
     requestId: err && typeof err.request_id === 'string' ? err.request_id : headerValue(res.header, 'X-Request-Id'),
+    details: err ? err.details : null,
   };
   if (err && typeof err.code === 'string' && /^[a-z0-9_]{1,64}$/.test(err.code)) {
     fields.message = typeof err.message === 'string' ? err.message : err.code;
@@ -129,6 +132,53 @@ function optString(v, max) {
   return typeof v === 'string' && v !== '' ? v.slice(0, max) : null;
 }
 
+const PLACE_KINDS = { located: true, loopback: true, local_network: true, unknown: true };
+const PROXIMITY_LEVELS = {
+  same_address: true,
+  same_network: true,
+  same_city: true,
+  same_country: true,
+  different_country: true,
+  unknown: true,
+};
+
+function placeNames(v) {
+  const n = v && typeof v === 'object' ? v : {};
+  return {
+    text: optString(n.text, 128),
+    country: optString(n.country, 64),
+    region: optString(n.region, 64),
+    city: optString(n.city, 64),
+  };
+}
+
+// A place from the gateway ({kind, country_code, en: {text, ...}, zh: {...}}), or null.
+function normalizeLocation(v) {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  return {
+    kind: typeof v.kind === 'string' && PLACE_KINDS[v.kind] ? v.kind : 'unknown',
+    countryCode: typeof v.country_code === 'string' && /^[A-Z]{2}$/.test(v.country_code) ? v.country_code : null,
+    en: placeNames(v.en),
+    zh: placeNames(v.zh),
+  };
+}
+
+// The place as a person reads it in `lang`, else in English; null when not known.
+function placeText(location, lang) {
+  if (!location) return null;
+  const own = lang === 'zh' ? location.zh : location.en;
+  return (own && own.text) || (location.en && location.en.text) || null;
+}
+
+function normalizeProximity(v) {
+  const p = v && typeof v === 'object' ? v : {};
+  return {
+    level: typeof p.level === 'string' && PROXIMITY_LEVELS[p.level] ? p.level : 'unknown',
+    far: p.far === true,
+    phoneLocation: normalizeLocation(p.phone_location),
+  };
+}
+
 // Keep only what the page shows, with types checked, so a surprising body can
 // never reach the view as an object or a megabyte of text.
 function normalizeScan(body, ticket, allowHttp) {
@@ -153,7 +203,9 @@ function normalizeScan(body, ticket, allowHttp) {
       place: optString(request.place, 128),
       browser: optString(request.browser, 128),
       time: optString(request.time, 64),
+      location: normalizeLocation(request.location),
     },
+    proximity: normalizeProximity(body.proximity),
     phone: {
       requested: phone.requested === true,
       required: phone.requested === true && phone.required === true,
@@ -194,6 +246,7 @@ function createGateway(opts) {
       if (e.phoneCode) data.phone_code = e.phoneCode;
       if (e.nickname) data.nickname = e.nickname;
       if (e.avatarUrl) data.avatar_url = e.avatarUrl;
+      if (e.farAwayAcknowledged) data.far_away_acknowledged = true;
       return post('/mp/v1/confirm', data).then(function (body) {
         if (!body || body.status !== 'confirmed') throw new GatewayError('bad_response', { status: 200 });
         return body;
@@ -214,5 +267,7 @@ module.exports = {
   createGateway: createGateway,
   requestJson: requestJson,
   normalizeScan: normalizeScan,
+  normalizeLocation: normalizeLocation,
+  placeText: placeText,
   joinUrl: joinUrl,
 };

@@ -31,8 +31,9 @@ test('scan posts the contract body and normalizes the answer', async () => {
 test('scan answer: odd values are dropped, wrong shapes refused', async () => {
   const odd = h.scanBody({
     site: { name: 'X'.repeat(500), logo_url: 'javascript:alert(1)', connection: 7 },
-    request: { ip: null, place: null, browser: { a: 1 }, time: 5 },
+    request: { ip: null, place: null, browser: { a: 1 }, time: 5, location: 'Beijing' },
     phone: { requested: false, required: true },
+    proximity: { level: 'next door', far: 'yes', phone_location: [1, 2] },
     risk: { warning: 'yes', reason: 3 },
   });
   const { api } = gw({ '/mp/v1/scan': [h.ok(odd)] });
@@ -40,7 +41,8 @@ test('scan answer: odd values are dropped, wrong shapes refused', async () => {
   assert.equal(r.site.name.length, 64);
   assert.equal(r.site.logoUrl, null);
   assert.equal(r.site.connection, null);
-  assert.deepEqual(r.request, { ip: null, place: null, browser: null, time: null });
+  assert.deepEqual(r.request, { ip: null, place: null, browser: null, time: null, location: null });
+  assert.deepEqual(r.proximity, { level: 'unknown', far: false, phoneLocation: null });
   assert.deepEqual(r.phone, { requested: false, required: false });
   assert.deepEqual(r.risk, { warning: false, reason: null });
 

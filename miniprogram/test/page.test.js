@@ -107,3 +107,31 @@ test('app.json lists the login page, and every page has its four files', () => {
   const ignored = project.packOptions.ignore.map((i) => i.value);
   assert.ok(ignored.includes('test'));
 });
+
+test('page adapter: a far computer, the "are you sure" screen and its button', async () => {
+  const far = h.scanBody({
+    proximity: { level: 'different_country', far: true, phone_location: null },
+    risk: { warning: true, reason: 'far_away' },
+  });
+  const wx = h.createFakeWx({
+    language: 'en',
+    launchScene: 1011,
+    routes: {
+      '/mp/v1/scan': [h.ok(far)],
+      '/mp/v1/confirm': [h.gwError(409, 'far_away_confirmation_required'), h.ok({ ticket: h.TICKET, status: 'confirmed' })],
+    },
+  });
+  const { page } = loadPage(wx);
+  page.onLoad({ scene: h.TICKET });
+  await tick();
+  assert.equal(page.data.view.far.show, true);
+  page.onAckChange({ detail: { value: ['own'] } });
+  page.onConfirm();
+  await tick();
+  assert.equal(page.data.view.phase, 'sure');
+  assert.equal(page.data.view.sure.title, 'Are you sure?');
+  page.onConfirmFarAway();
+  await tick();
+  assert.equal(page.data.view.phase, 'done');
+  assert.equal(wx.requests[2].data.far_away_acknowledged, true);
+});

@@ -41,6 +41,10 @@ Page({
     this.flow.confirm();
   },
 
+  onConfirmFarAway() {
+    this.flow.confirmFarAway();
+  },
+
   onCancel() {
     this.flow.cancel();
   },
