@@ -159,6 +159,24 @@ async def _assert_refused(
     assert await stored_hash(redis, keys, ticket_id) == before
 
 
+async def test_a_move_only_from_pending_leaves_a_scanned_ticket_alone(
+    store: TicketStore, redis: aioredis.Redis, keys: Keys, clock: FakeClock
+) -> None:
+    pending = await created(store, clock)
+    cancelled = await store.transition(pending.id, S.CANCELLED, only_from=frozenset({S.PENDING}))
+    assert cancelled.status == S.CANCELLED
+    ticket = await scanned_by(store, clock, ALICE)
+    await _assert_refused(
+        store,
+        redis,
+        keys,
+        ticket.id,
+        S.CANCELLED,
+        IllegalTransition,
+        only_from=frozenset({S.PENDING}),
+    )
+
+
 async def test_second_scanner_is_refused_when_ticket_already_scanned(
     store: TicketStore, redis: aioredis.Redis, keys: Keys, clock: FakeClock
 ) -> None:

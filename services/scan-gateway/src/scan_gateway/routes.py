@@ -17,7 +17,14 @@ from shared import ids, logs
 from shared.errors import AppError
 from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
 from shared.registry import FarAwayPolicy
-from shared.tickets import Ticket, TicketExpired, TicketStatus, TicketStore
+from shared.tickets import (
+    IllegalTransition,
+    Ticket,
+    TicketAlreadyScanned,
+    TicketExpired,
+    TicketStatus,
+    TicketStore,
+)
 from shared.tickets.store import refusal
 from shared.useragent import describe
 from shared.web import client_ip, read_json
@@ -98,14 +105,20 @@ class CancelRequest(BaseModel):
 
 
 async def _cancel(
-    gw: Gateway, ticket_id: str, *, scanner: str, reason: str = "", **changes: object
+    gw: Gateway,
+    ticket_id: str,
+    *,
+    scanner: str,
+    reason: str = "",
+    only_from: frozenset[TicketStatus] | None = None,
+    **changes: object,
 ) -> Ticket:
     """Cancel the ticket (the phone said no, or the far-away policy did) and tell everyone."""
     changes["finished_at"] = gw.clock.now()
     if reason:
         changes["reason"] = reason
     ticket = await gw.tickets.transition(
-        ticket_id, TicketStatus.CANCELLED, scanner=scanner, changes=changes
+        ticket_id, TicketStatus.CANCELLED, scanner=scanner, changes=changes, only_from=only_from
     )
     await gw.bus.publish(
         new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
@@ -132,8 +145,19 @@ async def _refuse_far_away(
 ) -> FarAwayRefused:
     """End the login the far-away policy refuses (the PC is told it was cancelled; it is not
     told why, which would only help an attacker) and the error the phone is answered with:
-    where the PC is, so the phone can say it."""
-    ticket = await _cancel(gw, ticket_id, scanner=scanner, reason=FAR_AWAY_REFUSED, **changes)
+    where the PC is, so the phone can say it. Without `scanner` (at the scan) only a ticket
+    nobody has scanned is cancelled: a phone near the PC may have won the race."""
+    try:
+        ticket = await _cancel(
+            gw,
+            ticket_id,
+            scanner=scanner,
+            reason=FAR_AWAY_REFUSED,
+            only_from=None if scanner else frozenset({TicketStatus.PENDING}),
+            **changes,
+        )
+    except IllegalTransition as exc:
+        raise TicketAlreadyScanned() from exc
     SCANS_BY_PROXIMITY.labels(proximity, "refused").inc()
     with logs.bound(trace_id=ticket.trace_id):
         log.warning("far_away_refused", ticket_id=ticket.id, proximity=proximity)

@@ -89,15 +89,22 @@ class TicketStore:
         scanner: str = "",
         changes: dict[str, Any] | None = None,
         also: Callable[[Pipeline], object] | None = None,
+        only_from: frozenset[TicketStatus] | None = None,
     ) -> Ticket:
         """Move the ticket to `to` if that is legal now; raise the refusal otherwise.
 
-        `scanner` set: only the WeChat user who scanned may make this move. `also` queues
+        `scanner` set: only the WeChat user who scanned may make this move. `only_from`
+        narrows the states the move may start from (cancel only a ticket nobody has scanned
+        yet). `also` queues
         more commands on a pipeline sent with the transition in one round trip; they run
         first and whatever the outcome, so they may only write what is harmless when the
         move is refused (a new key nobody knows about yet).
         """
-        sources = [s for s, targets in TRANSITIONS.items() if to in targets]
+        sources = [
+            s
+            for s, targets in TRANSITIONS.items()
+            if to in targets and (only_from is None or s in only_from)
+        ]
         args: list[str] = [
             repr(self._clock.now()),
             "," + ",".join(sources) + ",",
