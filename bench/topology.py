@@ -24,6 +24,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
+from account.consumers import QUEUES as ACCOUNT_QUEUES
 from bench.procstat import pids_named
 from devstack.seed import seed_demo
 from devstack.settings import SERVICE_SETTINGS
@@ -36,7 +37,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 SANDBOX_APPID = "wx5eb1d2c3a4f60789"
 SERVICES = ("qr-issuer", "scan-gateway", "account", "notifier")
-ACCOUNT_QUEUE = "account.tickets-confirmed"  # account.consumers.QUEUE
 UNLIMITED = "10000000"
 QUEUE_TYPE = "classic"
 # The ticket page is the one CPU-bound endpoint (the QR image): two worker processes
@@ -299,6 +299,6 @@ async def _clean_brokers(namespace: str) -> None:
         await redis.aclose()
     bus = await open_bus(AMQP_URL, namespace, QUEUE_TYPE)
     try:
-        await bus.delete_everything([ACCOUNT_QUEUE])  # type: ignore[attr-defined]  # a RabbitBus
+        await bus.delete_everything(ACCOUNT_QUEUES)  # type: ignore[attr-defined]  # a RabbitBus
     finally:
         await bus.close()

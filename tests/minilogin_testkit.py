@@ -31,7 +31,7 @@ import account.app
 import notifier.app
 import qr_issuer.app
 import scan_gateway.app
-from account.consumers import QUEUE
+from account.consumers import QUEUES
 from bench.topology import free_port as free_port  # one port picker for tests and bench
 from devstack.embedded import build_app
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
@@ -376,7 +376,7 @@ async def start_stack(
             keys = [k async for k in redis.scan_iter(match=Keys(namespace).all(), count=1000)]
             if keys:
                 await redis.delete(*keys)
-            await bus.delete_everything([QUEUE])  # type: ignore[attr-defined]  # RabbitBus here
+            await bus.delete_everything(QUEUES)  # type: ignore[attr-defined]  # RabbitBus here
         await bus.close()
         await redis.aclose()
         await mongo.drop_database(namespace)

@@ -22,6 +22,7 @@ from shared.events import (
     TicketExpired,
     TicketIssued,
     TicketScanned,
+    TicketScannerIdentified,
     decode,
     encode,
     new_event,
@@ -30,6 +31,7 @@ from shared.events import (
 SAMPLES: dict[EventType, events._Payload] = {
     EventType.TICKET_ISSUED: TicketIssued(connection_id="c", client_id="a", expires_at=1.5e9),
     EventType.TICKET_SCANNED: TicketScanned(connection_id="c", openid="o-1"),
+    EventType.TICKET_SCANNER_IDENTIFIED: TicketScannerIdentified(connection_id="c", user_id="u_1"),
     EventType.TICKET_CONFIRMED: TicketConfirmed(
         connection_id="c", client_id="a", openid="o-1", unionid="u-1", has_phone=True
     ),

@@ -33,6 +33,7 @@ from shared.events import (
     TicketExpired,
     TicketIssued,
     TicketScanned,
+    TicketScannerIdentified,
     _Payload,
     decode,
     encode,
@@ -49,6 +50,9 @@ SAMPLES: dict[tuple[EventType, int], _Payload] = {
         connection_id="conn-1", client_id="demo-site", expires_at=1_800_000_120.5
     ),
     (EventType.TICKET_SCANNED, 1): TicketScanned(connection_id="conn-1", openid="o-openid-1"),
+    (EventType.TICKET_SCANNER_IDENTIFIED, 1): TicketScannerIdentified(
+        connection_id="conn-1", user_id="usr_1"
+    ),
     (EventType.TICKET_CONFIRMED, 1): TicketConfirmed(
         connection_id="conn-1",
         client_id="demo-site",

@@ -456,3 +456,46 @@ async def test_the_limit_on_creating_resets_in_the_next_window(
     later = new_ticket(clock)
     await store.create(later, RETENTION, count=limiter.window("t", "a", limit=1, per=60))
     assert await store.get(later.id) == later
+
+
+async def test_amending_a_scanned_ticket_shows_the_change_as_its_next_version(
+    store: TicketStore, clock: FakeClock
+) -> None:
+    ticket = await scanned_by(store, clock, ALICE)
+    amended = await store.amend(ticket.id, S.SCANNED, {"account_nickname": "王小明"})
+    assert (amended.status, amended.version, amended.account_nickname) == (
+        S.SCANNED,
+        ticket.version + 1,
+        "王小明",
+    )
+    assert await store.require(ticket.id) == amended
+    msg = status_message(amended, clock.now())
+    assert msg["version"] == ticket.version + 1
+    assert msg["account"] == {"nickname": "王小明", "avatar_url": None}
+    # The scanner can still confirm: the amendment moved nothing.
+    assert (await store.transition(ticket.id, S.CONFIRMED, scanner=ALICE)).status == S.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("moved_on", "refusal"),
+    [(S.CONFIRMED, IllegalTransition), (S.CANCELLED, IllegalTransition), (None, TicketExpired)],
+)
+async def test_a_ticket_that_moved_on_is_not_amended(
+    store: TicketStore,
+    redis: aioredis.Redis,
+    keys: Keys,
+    clock: FakeClock,
+    moved_on: TicketStatus | None,
+    refusal: type[AppError],
+) -> None:
+    ticket = await scanned_by(store, clock, ALICE)
+    if moved_on is None:
+        clock.advance(TTL)
+    else:
+        await store.transition(ticket.id, moved_on, scanner=ALICE)
+    before = await stored_hash(redis, keys, ticket.id)
+    with pytest.raises(refusal):
+        await store.amend(ticket.id, S.SCANNED, {"account_nickname": "Mallory"})
+    assert await stored_hash(redis, keys, ticket.id) == before
+    with pytest.raises(TicketNotFound):
+        await store.amend("nosuchticket", S.SCANNED, {"account_nickname": "Mallory"})

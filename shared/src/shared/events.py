@@ -20,6 +20,7 @@ from shared import ids
 class EventType(StrEnum):
     TICKET_ISSUED = "ticket.issued"
     TICKET_SCANNED = "ticket.scanned"
+    TICKET_SCANNER_IDENTIFIED = "ticket.scanner_identified"
     TICKET_CONFIRMED = "ticket.confirmed"
     TICKET_CANCELLED = "ticket.cancelled"
     TICKET_EXPIRED = "ticket.expired"
@@ -41,6 +42,14 @@ class TicketIssued(_Payload):
 class TicketScanned(_Payload):
     connection_id: str
     openid: str
+
+
+class TicketScannerIdentified(_Payload):
+    """The scanner logs in to an existing account: its profile is now on the ticket (for the
+    waiting browser to show; the name and picture themselves stay off the bus)."""
+
+    connection_id: str
+    user_id: str
 
 
 class TicketConfirmed(_Payload):
@@ -80,6 +89,7 @@ class LoginBindingRequired(_Payload):
 PAYLOADS: dict[EventType, type[_Payload]] = {
     EventType.TICKET_ISSUED: TicketIssued,
     EventType.TICKET_SCANNED: TicketScanned,
+    EventType.TICKET_SCANNER_IDENTIFIED: TicketScannerIdentified,
     EventType.TICKET_CONFIRMED: TicketConfirmed,
     EventType.TICKET_CANCELLED: TicketCancelled,
     EventType.TICKET_EXPIRED: TicketExpired,

@@ -8,11 +8,12 @@ from aiohttp import web
 
 from account import admin, oidc
 from account.codes import CodeStore
-from account.consumers import QUEUE, on_ticket_confirmed
+from account.consumers import QUEUE, SCANNED_QUEUE, on_ticket_confirmed, on_ticket_scanned
 from account.context import ACCOUNT, Account
 from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
+from shared.bus.drain import Draining
 from shared.clock import Clock, SystemClock
 from shared.crypto import SecretBox
 from shared.events import Event, EventType
@@ -61,10 +62,19 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
         async def handle(event: Event) -> None:
             await on_ticket_confirmed(acct, event)
 
-        # A durable queue shared by all account replicas: each confirmed ticket is handled once.
-        await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], handle)
+        async def handle_scanned(event: Event) -> None:
+            await on_ticket_scanned(acct, event)
+
+        # Durable queues shared by all account replicas: each ticket event is handled once.
+        # The handlers use MongoDB, which closes before the bus: they stop first.
+        draining = Draining()
+        await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], draining.wrap(handle))
+        await acct.bus.consume(
+            SCANNED_QUEUE, [EventType.TICKET_SCANNED.value], draining.wrap(handle_scanned)
+        )
         login_times = asyncio.create_task(acct.users.write_behind(), name="login-times")
         yield
+        await draining.stop()
         login_times.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await login_times

@@ -1,4 +1,5 @@
-"""Consumes confirmed tickets: resolve the account, issue the code, publish the result."""
+"""Consumes scanned tickets (a returning user's profile for the waiting PC to show) and
+confirmed ones (resolve the account, issue the code, publish the result)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,69 @@ from shared.events import (
     LoginFailed,
     LoginSucceeded,
     TicketConfirmed,
+    TicketScanned,
+    TicketScannerIdentified,
     new_event,
 )
-from shared.tickets import IllegalTransition, TicketStatus
+from shared.profile import clean_nickname, showable_avatar
+from shared.tickets import IllegalTransition, TicketExpired, TicketNotFound, TicketStatus
 from shared.tickets.model import Ticket
 
 log = logs.get(__name__)
 QUEUE = "account.tickets-confirmed"
+SCANNED_QUEUE = "account.tickets-scanned"
+# Every durable queue this service consumes (tests and the benchmark delete them after).
+QUEUES = (QUEUE, SCANNED_QUEUE)
 
 
 def with_query(uri: str, params: dict[str, str]) -> str:
     parts = urlsplit(uri)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+async def on_ticket_scanned(acct: Account, event: Event) -> None:
+    """A returning user scanned: put their account's name and picture on the ticket, so the
+    PC shows whose account it is about to log in to before anyone confirms."""
+    payload = event.payload
+    assert isinstance(payload, TicketScanned)
+    with logs.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
+        ticket = await acct.tickets.get(event.ticket_id)
+        if ticket is None or ticket.status != TicketStatus.SCANNED:
+            log.info("scanned_event_skipped", status=ticket.status.value if ticket else "missing")
+            return
+        if ticket.account_nickname or ticket.account_avatar:
+            return  # delivered twice: already shown
+        user = await acct.users.account_of(
+            payload.connection_id, payload.openid, ticket.scanner_unionid or None
+        )
+        if user is None:
+            log.info("scanner_is_new")
+            return
+        # Checked again on the way out: a record may predate the rules or be edited by hand.
+        nickname = clean_nickname(user.get("nickname")) or ""
+        avatar = showable_avatar(user.get("avatar_url")) or ""
+        if not nickname and not avatar:
+            log.info("scanner_has_no_profile")
+            return
+        try:
+            await acct.tickets.amend(
+                ticket.id,
+                TicketStatus.SCANNED,
+                {"account_nickname": nickname, "account_avatar": avatar},
+            )
+        except (IllegalTransition, TicketExpired, TicketNotFound):
+            log.info("scanned_ticket_moved_on")  # confirmed, cancelled or expired meanwhile
+            return
+        await acct.bus.publish(
+            new_event(
+                ticket.id,
+                event.trace_id,
+                TicketScannerIdentified(connection_id=ticket.connection_id, user_id=user["_id"]),
+                at=acct.clock.now(),
+            )
+        )
+        log.info("scanner_identified", user_id=user["_id"])
 
 
 async def on_ticket_confirmed(acct: Account, event: Event) -> None:

@@ -92,6 +92,27 @@ class UserStore:
                 self._profiles[user_id] = user
         return user
 
+    async def account_of(
+        self, connection_id: str, openid: str, unionid: str | None
+    ) -> dict[str, Any] | None:
+        """The user a WeChat user logs in to, if they have one already: bound through this
+        connection, or found by unionid through another, as `resolve` finds them (field
+        matching needs the phone number, not known before the confirm). Nothing is bound or
+        created; None for someone new. Do not change the document (a cached copy)."""
+        user_id = self._accounts.get((connection_id, openid))
+        if user_id is None:
+            hit = await self.identities.find_one(
+                {"connection_id": connection_id, "openid": openid}, {"user_id": 1}
+            )
+            if hit:
+                user_id = hit["user_id"]
+                self._accounts[connection_id, openid] = hit["user_id"]
+            elif unionid:
+                # Not cached: `resolve` must still bind this connection's identity.
+                other = await self.identities.find_one({"unionid": unionid}, {"user_id": 1})
+                user_id = other["user_id"] if other else None
+        return None if user_id is None else await self.get_user(user_id)
+
     def _note_login(self, key: tuple[str, str], now: float) -> None:
         """A returning user's login time, for `flush` to write (at most a second later with
         `write_behind` running; a crash loses that second's times, nothing else)."""

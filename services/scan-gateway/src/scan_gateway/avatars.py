@@ -18,11 +18,10 @@ from scan_gateway.sessions import ScanSession
 from shared import ids
 from shared.errors import InvalidRequest
 from shared.images import clean_png
+from shared.profile import AVATAR_DATA_URL, AVATAR_SIZE
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 2 * 1024 * 1024
-SIZE = 96
-DATA_URL = "data:image/png;base64,"
 # Uploads per minute. Each may be a full decode of up to 4096 x 4096 pixels (about 0.25 s of
 # CPU), so a phone gets a few tries per scan and a WeChat user a few scans' worth.
 AVATARS_PER_SESSION = 5
@@ -30,7 +29,7 @@ AVATARS_PER_USER = 15
 
 
 def shrink(raw: bytes) -> bytes:
-    return clean_png(raw, what="The avatar", fit=SIZE, square=True)
+    return clean_png(raw, what="The avatar", fit=AVATAR_SIZE, square=True)
 
 
 # What aiohttp's multipart reader raises on a malformed body (a bad boundary, a control
@@ -98,4 +97,4 @@ async def upload_avatar(request: web.Request) -> web.Response:
     except MALFORMED as exc:
         raise InvalidRequest("The multipart body is malformed.") from exc
     png = await asyncio.get_running_loop().run_in_executor(None, shrink, fields["avatar"])
-    return web.json_response({"url": DATA_URL + base64.b64encode(png).decode()})
+    return web.json_response({"url": AVATAR_DATA_URL + base64.b64encode(png).decode()})

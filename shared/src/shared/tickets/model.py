@@ -51,6 +51,10 @@ class Ticket:
     scanner_unionid: str = ""
     scanner_nickname: str = ""
     scanner_avatar: str = ""
+    # The profile of the account a returning scanner logs in to, as the account service
+    # knows it (set while `scanned`; not what the phone claims, unlike the two above).
+    account_nickname: str = ""
+    account_avatar: str = ""
     scanned_at: float = 0.0
     phone: str = ""
     confirmed_at: float = 0.0

@@ -105,23 +105,43 @@ class TicketStore:
             for s, targets in TRANSITIONS.items()
             if to in targets and (only_from is None or s in only_from)
         ]
-        args: list[str] = [
-            repr(self._clock.now()),
-            "," + ",".join(sources) + ",",
-            to.value,
-            scanner,
-        ]
-        for k, v in (changes or {}).items():
-            args += [k, str(v)]
+        args = self._args(sources, to, scanner, changes)
         keys = [self._keys.ticket(ticket_id)]
         if also is None:
             result = await self._transition(keys=keys, args=args)
         else:
             result = await self._pipelined(keys, args, also)
-        if len(result) == 3 and result[0] == "err":  # a hash always has an even length
+        if _refused(result):
             raise refusal(result[1], result[2], to)
-        flat = list(result)
-        return Ticket.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return _ticket_of(result)
+
+    async def amend(self, ticket_id: str, status: TicketStatus, changes: dict[str, Any]) -> Ticket:
+        """Set `changes` only while the ticket is `status` (and has not lapsed): the same
+        status at the next version, so a waiting browser is pushed the change. Raises
+        TicketNotFound, TicketExpired or IllegalTransition once the ticket has moved on."""
+        # The transition script from `status` to itself: the same checks, in one step.
+        args = self._args([status], status, "", changes)
+        result = await self._transition(keys=[self._keys.ticket(ticket_id)], args=args)
+        if _refused(result):
+            code, current = result[1], result[2]
+            if code == "ticket_not_found":
+                raise TicketNotFound()
+            if code == "ticket_expired":
+                raise TicketExpired()
+            raise IllegalTransition(f"The login ticket is {current}, no longer {status}.")
+        return _ticket_of(result)
+
+    def _args(
+        self,
+        sources: list[TicketStatus],
+        to: TicketStatus,
+        scanner: str,
+        changes: dict[str, Any] | None,
+    ) -> list[str]:
+        args = [repr(self._clock.now()), "," + ",".join(sources) + ",", to.value, scanner]
+        for k, v in (changes or {}).items():
+            args += [k, str(v)]
+        return args
 
     async def _pipelined(
         self, keys: list[str], args: list[str], also: Callable[[Pipeline], object]
@@ -144,3 +164,12 @@ class TicketStore:
             pipe.evalsha(self._transition.sha, len(keys), *keys, *args)
             results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
+
+
+def _refused(result: Any) -> bool:
+    return len(result) == 3 and result[0] == "err"  # a hash always has an even length
+
+
+def _ticket_of(result: Any) -> Ticket:
+    flat = list(result)
+    return Ticket.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))

@@ -21,6 +21,16 @@ def status_message(ticket: Ticket, now: float) -> dict[str, Any]:
             "nickname": ticket.scanner_nickname or None,
             "avatar_url": ticket.scanner_avatar or None,
         }
+    if (ticket.account_nickname or ticket.account_avatar) and status in (
+        TicketStatus.SCANNED,
+        TicketStatus.CONFIRMED,
+    ):
+        # Who the PC is about to be logged in as: someone scanning with their own account
+        # shows up here before anything is confirmed.
+        msg["account"] = {
+            "nickname": ticket.account_nickname or None,
+            "avatar_url": ticket.account_avatar or None,
+        }
     if status == TicketStatus.SUCCEEDED:
         msg["redirect_url"] = ticket.redirect_url
     if status in (TicketStatus.FAILED, TicketStatus.BINDING_REQUIRED) and ticket.reason:
