@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from shared import logs
 from shared.bus import Bus, open_bus
+from shared.bus.base import RECONNECT_SECONDS
 from shared.mongo import open_mongo
 from shared.redis import close_redis, open_redis
 from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
@@ -63,8 +64,16 @@ def redis_ctx(url: str, timeout: float) -> CleanupCtx:
     return resource(REDIS, open_, close_redis)
 
 
-def bus_ctx(url: str, namespace: str, queue_type: str = "quorum") -> CleanupCtx:
-    return resource(BUS, lambda: open_bus(url, namespace, queue_type), lambda b: b.close())
+def bus_ctx(
+    url: str,
+    namespace: str,
+    queue_type: str = "quorum",
+    reconnect_seconds: float = RECONNECT_SECONDS,
+) -> CleanupCtx:
+    async def open_() -> Bus:
+        return await open_bus(url, namespace, queue_type, reconnect_seconds=reconnect_seconds)
+
+    return resource(BUS, open_, lambda b: b.close())
 
 
 def mongo_ctx(url: str, timeout: float) -> CleanupCtx:
@@ -149,7 +158,12 @@ def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[Cle
     settings have it, and an HTTP client when it needs one."""
     ctxs = [
         redis_ctx(settings.redis_url.get_secret_value(), settings.redis_timeout),
-        bus_ctx(settings.amqp_url.get_secret_value(), settings.namespace, settings.bus_queue_type),
+        bus_ctx(
+            settings.amqp_url.get_secret_value(),
+            settings.namespace,
+            settings.bus_queue_type,
+            settings.bus_reconnect_seconds,
+        ),
     ]
     if isinstance(settings, MongoSettings):
         ctxs.append(mongo_ctx(settings.mongo_url.get_secret_value(), settings.mongo_timeout))

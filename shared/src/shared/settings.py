@@ -235,6 +235,9 @@ class ServiceSettings(_Settings):
     # RabbitMQ work queues: "quorum" (replicated, for a broker cluster) or "classic" (one
     # broker node: no fsync before delivery, 0.3 to 3.4 ms faster per hop here).
     bus_queue_type: Literal["quorum", "classic"] = "quorum"
+    # Seconds between attempts to reconnect to RabbitMQ once the connection drops (the first
+    # is at once): a broker that comes back is used again within about this long.
+    bus_reconnect_seconds: float = Field(1.0, gt=0)
     # Namespace for Redis keys, the exchange and queues: lets tests and tenants share servers.
     namespace: str = "ml"
     host: str = "127.0.0.1"

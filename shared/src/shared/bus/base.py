@@ -11,6 +11,8 @@ Handler = Callable[[Event], Awaitable[None]]
 DELIVERY_LIMIT = 5
 # Work queue kinds a RabbitMQ deployment may choose (ML_BUS_QUEUE_TYPE).
 QUEUE_TYPES = ("quorum", "classic")
+# Seconds between attempts to reconnect to RabbitMQ (ML_BUS_RECONNECT_SECONDS).
+RECONNECT_SECONDS = 1.0
 
 
 class Bus(Protocol):
@@ -42,14 +44,22 @@ class Bus(Protocol):
     async def close(self) -> None: ...
 
 
-async def open_bus(url: str, namespace: str, queue_type: str = "quorum") -> Bus:
+async def open_bus(
+    url: str,
+    namespace: str,
+    queue_type: str = "quorum",
+    *,
+    reconnect_seconds: float = RECONNECT_SECONDS,
+) -> Bus:
+    """The bus `url` names; a RabbitMQ connection that drops is dialled again at once, then
+    every `reconnect_seconds` until the broker answers."""
     if url.startswith("memory://"):
         from shared.bus.memory import MemoryBus
 
         return MemoryBus.shared(url, namespace)
     from shared.bus.rabbit import RabbitBus
 
-    return await RabbitBus.connect(url, namespace, queue_type)
+    return await RabbitBus.connect(url, namespace, queue_type, reconnect_seconds=reconnect_seconds)
 
 
 def topic_matches(pattern: str, key: str) -> bool:

@@ -23,7 +23,7 @@ from aio_pika.abc import (
 )
 
 from shared import logs
-from shared.bus.base import DELIVERY_LIMIT, QUEUE_TYPES, Handler
+from shared.bus.base import DELIVERY_LIMIT, QUEUE_TYPES, RECONNECT_SECONDS, Handler
 from shared.events import DecodeError, Event, decode, encode
 
 log = logs.get(__name__)
@@ -55,11 +55,26 @@ class RabbitBus:
         self._lanes: list[_Lane] = []
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
+        self._reconnection_waiters: list[asyncio.Future[None]] = []
 
     @classmethod
-    async def connect(cls, url: str, namespace: str, queue_type: str = "quorum") -> RabbitBus:
-        conn = await aio_pika.connect_robust(url, client_properties={"connection_name": namespace})
+    async def connect(
+        cls,
+        url: str,
+        namespace: str,
+        queue_type: str = "quorum",
+        *,
+        reconnect_seconds: float = RECONNECT_SECONDS,
+    ) -> RabbitBus:
+        # aio-pika waits 5 s between attempts by default: a broker back after a blink stayed
+        # unused for up to that long (logins came back 6.5 s after it).
+        conn = await aio_pika.connect_robust(
+            url,
+            client_properties={"connection_name": namespace},
+            reconnect_interval=reconnect_seconds,
+        )
         bus = cls(conn, namespace, queue_type)
+        conn.reconnect_callbacks.add(bus._reconnected)
         await bus._setup()
         return bus
 
@@ -77,6 +92,20 @@ class RabbitBus:
         await self._lanes[0].channel.declare_exchange(
             f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
         )
+
+    def _reconnected(self, *_: object) -> None:
+        # Called by aio-pika once a lost connection is back, channels and consumers restored.
+        log.info("bus_reconnected", namespace=self._ns)
+        waiters, self._reconnection_waiters = self._reconnection_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def next_reconnection(self) -> asyncio.Future[None]:
+        """Done when the connection is next restored after a loss (fault tests wait on it)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reconnection_waiters.append(waiter)
+        return waiter
 
     def _lane(self) -> _Lane:
         return min(self._lanes, key=lambda lane: lane.busy)
