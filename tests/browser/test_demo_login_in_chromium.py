@@ -3,14 +3,17 @@ the demo site, logged in from a verified ID token, without reloading or polling.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from minilogin_testkit import Stack
-from playwright.async_api import Browser, async_playwright
+from minilogin_testkit import Stack, wait_for_status
+from PIL import Image, ImageDraw
+from playwright.async_api import Browser, Page, async_playwright
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("ML_SCREENSHOTS", "var/screenshots"))
@@ -71,6 +74,8 @@ async def test_person_logs_in_on_the_demo_site_with_the_phone_simulator(
     assert await phone.text_content("#req-ip") == "127.0.0.1"
     assert "Chrome" in (await phone.text_content("#req-browser") or "")
     await pc.wait_for_function("document.getElementById('status').textContent.includes('扫码成功')")
+    # A first-time user: no account to name, and the phone's own claim is not shown.
+    assert await pc.is_hidden("#scanner")
     await phone.screenshot(path=str(screenshots / "2-phone-asks-who.png"))
     await pc.screenshot(path=str(screenshots / "3-pc-scanned.png"))
     await phone.check("#share-phone")
@@ -119,3 +124,69 @@ async def test_popup_login_hands_the_result_to_the_opener_by_post_message(
     await site.wait_for_url(f"{stack.public}/demo/")
     assert await site.text_content("#who") == user["nickname"]
     assert popup.is_closed()
+
+
+def _avatar_data_url() -> str:
+    """An avatar as /mp/v1/avatar hands them out: a 96 x 96 PNG (a white disc on green)."""
+    img = Image.new("RGB", (96, 96), (7, 193, 96))
+    ImageDraw.Draw(img).ellipse((24, 24, 72, 72), fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+async def _first_login(stack: Stack, openid: str, **profile: str) -> None:
+    """A login earlier on (over the API): the account keeps the profile given at confirm."""
+    browser = stack.browser()
+    ticket, _ = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        _, scan = await stack.scan(ticket["ticket"], openid)
+        await stack.post(
+            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"], **profile}
+        )
+        await wait_for_status(ws, "succeeded")
+
+
+async def _scan_with_the_phone_simulator(chromium: Browser, pc: Page, openid: str) -> Page:
+    phone_url = await pc.get_attribute("#phone-link", "href")
+    assert phone_url
+    phone = await (await chromium.new_context(viewport={"width": 400, "height": 720})).new_page()
+    await phone.goto(phone_url)
+    await phone.wait_for_selector(f"#user option[value='{openid}']", state="attached")
+    await phone.select_option("#user", openid)
+    await phone.click("#scan")
+    await phone.wait_for_selector("#step-confirm:not([hidden])")
+    return phone
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_a_returning_users_scan_shows_their_name_and_picture_on_the_pc(
+    stack: Stack,
+    chromium: Browser,
+    screenshots: Path,
+) -> None:
+    user = (await stack.users())[2]
+    await _first_login(
+        stack, user["openid"], nickname=user["nickname"], avatar_url=_avatar_data_url()
+    )
+    pc = await (await chromium.new_context(locale="zh-CN")).new_page()
+    await pc.goto(f"{stack.public}/demo/")
+    await pc.click("#login")
+    await pc.wait_for_selector("#qr:not([hidden])")
+
+    phone = await _scan_with_the_phone_simulator(chromium, pc, user["openid"])
+    await pc.wait_for_selector("#scanner", state="visible")
+    assert await pc.text_content("#status") == "扫码成功，请在手机上确认登录"
+    assert await pc.text_content("#scanner-by") == "扫码账号："
+    assert await pc.text_content("#scanner-name") == user["nickname"]
+    await pc.wait_for_function("document.getElementById('scanner-avatar').naturalWidth === 96")
+    assert await pc.is_visible("#scanner-avatar")
+    await pc.screenshot(path=str(screenshots / "6-pc-scanned-by-returning-user-zh.png"))
+
+    await pc.click("#lang")
+    assert await pc.text_content("#scanner") == f"Scanned by {user['nickname']}"
+    await pc.screenshot(path=str(screenshots / "7-pc-scanned-by-returning-user-en.png"))
+
+    await phone.click("#confirm")
+    await pc.wait_for_url(f"{stack.public}/demo/")
+    assert await pc.text_content("#who") == user["nickname"]

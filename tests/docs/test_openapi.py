@@ -262,6 +262,15 @@ def _ticket(status: TicketStatus, **changes: Any) -> Ticket:
             1010.0,
         ),
         (
+            _ticket(
+                TicketStatus.SCANNED,
+                scanner_openid="o1",
+                account_nickname="李雷",
+                account_avatar="https://thirdwx.qlogo.cn/mmopen/a/132",
+            ),
+            1010.0,
+        ),
+        (
             _ticket(TicketStatus.SUCCEEDED, redirect_url="https://site.example/cb?code=x"),
             1010.0,
         ),

@@ -9,16 +9,18 @@ from importlib import resources
 from aiohttp import web
 
 from qr_issuer.context import ISSUER
+from shared.profile import AVATAR_IMG_SOURCES
 
 routes = web.RouteTableDef()
 _STATIC = resources.files("qr_issuer").joinpath("static")
 _ASSETS = {"login.js": "application/javascript", "login.css": "text/css"}
 
 # The page only talks to its own origin, cannot be framed (QRLJacking, clickjacking),
-# and runs no inline script.
+# and runs no inline script. Pictures: its own, data URLs (the QR code, our avatars) and
+# WeChat's avatar hosts (the scanner's account picture).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"default-src 'self'; img-src 'self' {AVATAR_IMG_SOURCES}; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Frame-Options": "DENY",

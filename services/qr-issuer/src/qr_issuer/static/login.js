@@ -8,6 +8,7 @@
       confirmed: "已确认，正在登录…", succeeded: "登录成功，正在跳转…",
       cancelled: "你已在手机上取消登录", expired: "二维码已过期", failed: "登录失败",
       binding_required: "需要先绑定已有账号", refresh: "刷新二维码", retry: "重试",
+      scanned_by: "扫码账号：",
       site: (n) => `登录 ${n}`, offline: "连接中断，正在重连…", lang: "English",
       phone: "打开手机模拟器（开发用）",
     },
@@ -17,6 +18,7 @@
       confirmed: "Confirmed, logging you in…", succeeded: "Logged in, taking you back…",
       cancelled: "You cancelled on your phone", expired: "This QR code has expired",
       failed: "Login failed", binding_required: "Bind an existing account first",
+      scanned_by: "Scanned by ",
       refresh: "Get a new code", retry: "Retry", site: (n) => `Log in to ${n}`,
       offline: "Connection lost, reconnecting…", lang: "中文",
       phone: "Open the phone simulator (development)",
@@ -33,6 +35,11 @@
   let status = "loading";
   let retries = 0;
   let errorText = "";
+  // The account a returning scanner logs in to, as the server knows it. What a phone says
+  // of itself (msg.scanner) is not shown: anyone can type someone else's name.
+  let account = null;
+  // Our own re-encoded PNGs and WeChat's avatar hosts only, as the server allows them.
+  const AVATAR = /^(data:image\/png;base64,[A-Za-z0-9+/]+={0,2}|https:\/\/(thirdwx|wx)\.qlogo\.cn\/[^\s#]*)$/;
 
   const t = (key) => TEXT[lang][key];
   const terminal = (s) => ["succeeded", "failed", "binding_required", "cancelled", "expired"].includes(s);
@@ -51,15 +58,20 @@
     $("overlay-text").textContent = errorText || t(status) || "";
     $("refresh").hidden = !over;
     $("refresh").textContent = errorText ? t("retry") : t("refresh");
+    paintScanner();
   }
 
-  function showScanner(scanner) {
-    if (!scanner) return;
-    $("scanner").hidden = false;
-    $("scanner-name").textContent = scanner.nickname || "";
+  function paintScanner() {
+    const shown = account && ["scanned", "confirmed"].includes(status) && !errorText;
+    $("scanner").hidden = !shown;
+    if (!shown) return;
+    // Text only (textContent): a name is never parsed as HTML.
+    $("scanner-by").textContent = account.nickname ? t("scanned_by") : "";
+    $("scanner-name").textContent = account.nickname || "";
     const img = $("scanner-avatar");
-    if (scanner.avatar_url && /^(data:image\/|\/|https:)/.test(scanner.avatar_url)) img.src = scanner.avatar_url;
-    else img.hidden = true;
+    const src = typeof account.avatar_url === "string" && AVATAR.test(account.avatar_url) ? account.avatar_url : "";
+    if (src && img.getAttribute("src") !== src) img.src = src;
+    img.hidden = !src;
   }
 
   function finish(msg) {
@@ -82,7 +94,7 @@
     if (msg.type !== "status" || msg.ticket !== ticket.ticket || msg.version <= lastVersion) return;
     lastVersion = msg.version;
     status = msg.status;
-    if (msg.scanner) showScanner(msg.scanner);
+    if (msg.account) account = msg.account;
     paint();
     if (status === "succeeded") finish(msg);
   }
@@ -104,7 +116,7 @@
     errorText = "";
     status = "loading";
     lastVersion = 0;
-    $("scanner").hidden = true;
+    account = null;
     $("qr").hidden = true;
     paint();
     const body = {};
