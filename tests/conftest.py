@@ -7,10 +7,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from geoip_testkit import write_city_db
 from minilogin_testkit import Stack, free_port, server_process, start_stack
+from pymongo import AsyncMongoClient
 
 from bench.topology import secantus_command
 from shared.clock import FakeClock, SystemClock
@@ -31,6 +33,17 @@ def mongo_url() -> Iterator[str]:
 @pytest.fixture
 def namespace() -> str:
     return f"mltest{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def db(mongo_url: str, namespace: str) -> AsyncIterator[Any]:
+    """A database of its own on the test server, dropped afterwards."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        yield client[namespace]
+    finally:
+        await client.drop_database(namespace)
+        await client.close()
 
 
 @pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.real)])

@@ -3,11 +3,7 @@ through this connection or found by unionid through another; nothing bound or cr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
-from pymongo import AsyncMongoClient
 
 from account.users import UserStore, WeChatIdentity
 from shared.clock import FakeClock
@@ -15,16 +11,6 @@ from shared.registry import Association, Connection
 
 SHOP = Connection(id="shop", display_name="Shop")
 CAFE = Connection(id="cafe", display_name="Cafe", association=Association.ASK_BINDING)
-
-
-@pytest.fixture
-async def db(mongo_url: str, namespace: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    try:
-        yield client[namespace]
-    finally:
-        await client.drop_database(namespace)
-        await client.close()
 
 
 async def test_a_returning_user_is_found_and_a_new_one_is_not(db: Any) -> None:

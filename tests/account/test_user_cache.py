@@ -3,11 +3,7 @@ are cached, for `cache_seconds` and up to `cache_entries` users."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
-from pymongo import AsyncMongoClient
 
 from account.users import Outcome, UserStore, WeChatIdentity
 from shared.clock import FakeClock
@@ -18,16 +14,6 @@ SHOP = Connection(id="shop", display_name="Shop")
 
 def _who(openid: str) -> WeChatIdentity:
     return WeChatIdentity(openid, None, None, f"nick-{openid}", None)
-
-
-@pytest.fixture
-async def db(mongo_url: str, namespace: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    try:
-        yield client[namespace]
-    finally:
-        await client.drop_database(namespace)
-        await client.close()
 
 
 async def _rebind(db: Any, openid: str, user_id: str) -> None:

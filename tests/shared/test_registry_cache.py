@@ -3,24 +3,12 @@ shows within `cache_seconds`, and something new is seen at once (misses are not 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from shared.clock import FakeClock
 from shared.registry import Connection, Registry, UnknownConnection
-
-
-@pytest.fixture
-async def db(mongo_url: str, namespace: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    try:
-        yield client[namespace]
-    finally:
-        await client.drop_database(namespace)
-        await client.close()
 
 
 async def test_an_edit_on_another_replica_shows_once_the_cache_time_has_passed(db: Any) -> None:
