@@ -21,11 +21,18 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     message: ClassVar[str] = "The request is invalid."
-    # Seconds after which the same request may succeed: sent as Retry-After.
-    retry_after: ClassVar[int | None] = None
+    # Seconds after which the same request may succeed: sent as Retry-After. A class sets a
+    # fixed wait; a raise that knows its own (a rate limit's window) passes it, and it is
+    # then in the details too, for clients that read only the body.
+    retry_after: int | None = None
 
-    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, details: Any = None, retry_after: int | None = None
+    ) -> None:
         self.detail_message = message or self.message
+        if retry_after is not None:
+            self.retry_after = retry_after
+            details = {"retry_after": retry_after} if details is None else details
         self.details = details
         super().__init__(self.detail_message)
 

@@ -40,7 +40,7 @@ class Window:
         if count > self.limit:
             raise RateLimited(
                 f"Too many attempts; retry in {self.retry_after} s.",
-                details={"retry_after": self.retry_after},
+                retry_after=self.retry_after,
             )
 
 

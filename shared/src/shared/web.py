@@ -252,8 +252,6 @@ def error_response(request: web.Request, err: AppError, *, oauth: bool = False) 
     headers = {"Cache-Control": "no-store"}
     if err.retry_after is not None:
         headers["Retry-After"] = str(err.retry_after)
-    if err.status == 429 and isinstance(err.details, dict) and "retry_after" in err.details:
-        headers["Retry-After"] = str(err.details["retry_after"])  # RFC 6585, for clients
     if err.status == 401 and err.code == "invalid_token":
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     elif err.status == 401 and oauth:

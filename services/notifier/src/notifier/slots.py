@@ -47,12 +47,12 @@ class SocketSlots:
         if self._tickets.get(ticket_id, 0) >= self.per_ticket:
             raise TooManySockets(
                 f"This ticket has {self.per_ticket} WebSockets open; close one first.",
-                details={"retry_after": RETRY_AFTER},
+                retry_after=RETRY_AFTER,
             )
         if self._ips.get(ip, 0) >= self.per_ip:
             raise TooManySockets(
                 f"This address has {self.per_ip} WebSockets open; close one first.",
-                details={"retry_after": RETRY_AFTER},
+                retry_after=RETRY_AFTER,
             )
         self._tickets[ticket_id] = self._tickets.get(ticket_id, 0) + 1
         self._ips[ip] = self._ips.get(ip, 0) + 1
