@@ -27,6 +27,8 @@ const CATALOG = {
   malformed_json: { text: 'invalid_request', actions: ['rescan', 'close'] },
   upstream_error: { text: 'server', actions: ['retry', 'close'] },
   service_unavailable: { text: 'server', actions: ['retry', 'close'] },
+  temporarily_unavailable: { text: 'server', actions: ['retry', 'close'] },
+  overloaded: { text: 'server', actions: ['retry', 'close'] },
   wechat_busy: { text: 'server', actions: ['retry', 'close'] },
   network_error: { text: 'network_error', actions: ['retry', 'close'] },
   timeout: { text: 'timeout', actions: ['retry', 'close'] },

@@ -10,6 +10,12 @@
 //   http_error     an error status without the JSON error envelope
 
 const DEFAULT_TIMEOUT_MS = 10000;
+// A store outage (503 temporarily_unavailable) or load shedding (503 overloaded) passes in
+// seconds: wait as Retry-After says and ask again, a few times, before showing an error.
+const BUSY_CODES = { temporarily_unavailable: true, overloaded: true };
+const BUSY_RETRIES = 4;
+const BUSY_WAIT_DEFAULT_S = 1;
+const BUSY_WAIT_MAX_S = 5;
 
 function GatewayError(code, fields) {
   const f = fields || {};
@@ -217,8 +223,22 @@ function normalizeScan(body, ticket, allowHttp) {
   };
 }
 
-// createGateway({wx, baseUrl, timeoutMs, lang, allowInsecureHttp}) -> {scan, confirm, cancel}
-// (allowInsecureHttp: also show http:// site logos, for local development)
+function defaultWait(ms) {
+  return new Promise(function (resolve) {
+    setTimeout(resolve, ms);
+  });
+}
+
+// How long to wait before asking again after `err`, in ms; null: do not ask again.
+function busyWaitMs(err, attempt) {
+  if (!err || err.status !== 503 || !BUSY_CODES[err.code] || attempt >= BUSY_RETRIES) return null;
+  const s = err.retryAfter === null ? BUSY_WAIT_DEFAULT_S : err.retryAfter;
+  return Math.min(Math.max(s, 0.5), BUSY_WAIT_MAX_S) * 1000;
+}
+
+// createGateway({wx, baseUrl, timeoutMs, lang, allowInsecureHttp, wait}) -> {scan, confirm, cancel}
+// (allowInsecureHttp: also show http:// site logos, for local development; wait(ms): the
+// pause before retrying a busy answer, a promise)
 function createGateway(opts) {
   const wx = opts.wx;
   const baseUrl = opts.baseUrl;
@@ -226,8 +246,20 @@ function createGateway(opts) {
   const header = { 'content-type': 'application/json' };
   if (opts.lang) header['accept-language'] = opts.lang === 'zh' ? 'zh-CN' : 'en';
 
+  const wait = opts.wait || defaultWait;
+
   function post(path, data) {
-    return requestJson(wx, { url: joinUrl(baseUrl, path), method: 'POST', data: data, header: header, timeout: timeout });
+    const req = { url: joinUrl(baseUrl, path), method: 'POST', data: data, header: header, timeout: timeout };
+    function attempt(n) {
+      return requestJson(wx, req).catch(function (err) {
+        const ms = busyWaitMs(err, n);
+        if (ms === null) throw err;
+        return wait(ms).then(function () {
+          return attempt(n + 1);
+        });
+      });
+    }
+    return attempt(0);
   }
 
   return {
@@ -263,6 +295,7 @@ function createGateway(opts) {
 
 module.exports = {
   DEFAULT_TIMEOUT_MS: DEFAULT_TIMEOUT_MS,
+  BUSY_RETRIES: BUSY_RETRIES,
   GatewayError: GatewayError,
   createGateway: createGateway,
   requestJson: requestJson,

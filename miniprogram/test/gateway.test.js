@@ -141,3 +141,46 @@ test('http logos only when insecure http is allowed (local development)', async 
   assert.equal((await strict.scan(h.TICKET, 'c', 1047)).site.logoUrl, null);
   assert.equal((await dev.scan(h.TICKET, 'c', 1047)).site.logoUrl, 'http://127.0.0.1:8000/logo.png');
 });
+
+function busy(code, retryAfter) {
+  const header = retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) };
+  return { status: 503, body: { error: { code: code, message: 'busy' } }, header: header };
+}
+
+function gwWaiting(routes) {
+  const wx = h.createFakeWx({ routes: routes });
+  const waits = [];
+  const wait = (ms) => {
+    waits.push(ms);
+    return Promise.resolve();
+  };
+  return { wx: wx, waits: waits, api: g.createGateway({ wx: wx, baseUrl: h.GATEWAY, wait: wait }) };
+}
+
+test('a store outage answer is retried after Retry-After, and the confirm goes through', async () => {
+  const { wx, waits, api } = gwWaiting({
+    '/mp/v1/confirm': [busy('temporarily_unavailable', 2), busy('overloaded'), h.ok({ status: 'confirmed' })],
+  });
+  const r = await api.confirm(h.TICKET, 'sess', {});
+  assert.equal(r.status, 'confirmed');
+  assert.equal(wx.requests.length, 3);
+  // Retry-After: 2 is honoured; without one the phone waits a second.
+  assert.deepEqual(waits, [2000, 1000]);
+});
+
+test('a long outage ends in a retryable error after a bounded number of tries', async () => {
+  const answers = [];
+  for (let i = 0; i < 10; i++) answers.push(busy('temporarily_unavailable', 3600));
+  const { wx, waits, api } = gwWaiting({ '/mp/v1/scan': answers });
+  await assert.rejects(api.scan(h.TICKET, 'c', 1047), (e) => e.code === 'temporarily_unavailable');
+  assert.equal(wx.requests.length, g.BUSY_RETRIES + 1);
+  // An absurd Retry-After cannot freeze the phone: each wait is capped at 5 s.
+  assert.ok(waits.every((ms) => ms === 5000));
+});
+
+test('other 503s are not retried on their own (the user decides)', async () => {
+  const { wx, waits, api } = gwWaiting({ '/mp/v1/cancel': [busy('wechat_busy', 1)] });
+  await assert.rejects(api.cancel(h.TICKET, 'sess'), (e) => e.code === 'wechat_busy');
+  assert.equal(wx.requests.length, 1);
+  assert.deepEqual(waits, []);
+});
