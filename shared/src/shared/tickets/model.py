@@ -44,6 +44,8 @@ class Ticket:
     pc_ip: str = ""
     pc_user_agent: str = ""
     mode: str = "redirect"
+    # The scopes the site asked for (space-separated); the code and its tokens carry them.
+    scope: str = "openid profile phone"
     # The app's registered web origins (App.web_origins) when the ticket was issued,
     # space-separated: pages there may open its WebSocket besides the public origin.
     web_origins: str = ""
