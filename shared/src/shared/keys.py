@@ -20,6 +20,17 @@ class Keys:
     def auth_code_used(self, code_hash: str) -> str:
         return f"{self.ns}:authcode-used:{{{code_hash}}}"
 
+    # A grant (one login's tokens, `sid`): its refresh-token family (a hash), the marker of
+    # its revocation, and that of one revoked access token; one hash tag, one Cluster slot.
+    def grant(self, sid: str) -> str:
+        return f"{self.ns}:grant:{{{sid}}}"
+
+    def grant_revoked(self, sid: str) -> str:
+        return f"{self.ns}:grant-revoked:{{{sid}}}"
+
+    def access_revoked(self, sid: str, jti: str) -> str:
+        return f"{self.ns}:access-revoked:{{{sid}}}:{jti}"
+
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.ns}:rate:{bucket}:{subject}:{window}"
 
