@@ -150,6 +150,7 @@ async def _succeed(
             ticket_id=ticket.id,
             auth_time=int(now),
             trace_id=event.trace_id,
+            scope=ticket.scope,
         )
     )
     params = {"code": code}
