@@ -60,9 +60,11 @@ test-lowest: $(STAMP)
 services:
 	@scripts/ensure-services.sh
 
-## Debian's chromium for the browser tests (Playwright uses it; it downloads no browser).
+## Debian's chromium for the browser tests (Playwright uses it; it downloads no browser),
+## and their pinned npm packages (axe-core, terser).
 browser:
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-browser-tools.sh
 
 ## make bench: the standard load scenario against the real topology (about 4 minutes);
 ## writes docs/benchmarks.md and docs/benchmarks-latency.png.
