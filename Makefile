@@ -75,6 +75,17 @@ bench: $(STAMP) services
 bench-quick: $(STAMP) services
 	$(PY) -m pytest -q -p no:cacheprovider tests/bench
 
+## make cluster-up: the cluster topologies on this machine, from Debian's packages: three
+## clustered RabbitMQ nodes, a Redis Cluster and a Sentinel setup, two replicas of each service
+## behind nginx. Writes the addresses to var/cluster/cluster.env; make cluster-down stops it.
+.PHONY: cluster-up cluster-down
+cluster-up: $(STAMP)
+	@scripts/ensure-nginx.sh
+	$(PY) -m cluster up
+
+cluster-down: $(STAMP)
+	$(PY) -m cluster down
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
