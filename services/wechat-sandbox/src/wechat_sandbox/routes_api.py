@@ -99,6 +99,20 @@ async def getuserphonenumber(request: web.Request) -> web.Response:
     return wx_json(state.phone_number(app, body.get("code"), body.get("openid")))
 
 
+async def generatescheme(request: web.Request) -> web.Response:
+    _require(request, "POST")
+    state = request.app[STATE]
+    app = state.check_token(request.query.get("access_token"))
+    return wx_json(state.generate_link(app, "scheme", await _json_body(request)))
+
+
+async def generate_urllink(request: web.Request) -> web.Response:
+    _require(request, "POST")
+    state = request.app[STATE]
+    app = state.check_token(request.query.get("access_token"))
+    return wx_json(state.generate_link(app, "link", await _json_body(request)))
+
+
 async def rid_get(request: web.Request) -> web.Response:
     """POST /cgi-bin/openapi/rid/get: what the sandbox remembers about a failed call."""
     _require(request, "POST")
@@ -122,4 +136,6 @@ def setup(app: web.Application) -> None:
     router.add_route("*", "/sns/jscode2session", jscode2session)
     router.add_route("*", "/wxa/getwxacodeunlimit", getwxacodeunlimit)
     router.add_route("*", "/wxa/business/getuserphonenumber", getuserphonenumber)
+    router.add_route("*", "/wxa/generatescheme", generatescheme)
+    router.add_route("*", "/wxa/generate_urllink", generate_urllink)
     router.add_route("*", "/cgi-bin/openapi/rid/get", rid_get)

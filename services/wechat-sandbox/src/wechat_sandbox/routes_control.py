@@ -90,6 +90,12 @@ class ConfigIn(_Input):
     jscode_user_minute_limit: Annotated[int, Field(ge=0)] | None = None
     wxacode_minute_limit: Annotated[int, Field(ge=0)] | None = None
     phone_quota: Annotated[int, Field(ge=0)] | None = None
+    link_daily_quota: Annotated[int, Field(ge=0)] | None = None
+    link_second_limit: Annotated[int, Field(ge=0)] | None = None
+
+
+class OpenLinkIn(_Input):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 
 class ScanIn(_Input):
@@ -233,6 +239,12 @@ async def scan(request: web.Request) -> web.Response:
     return web.json_response(qr.launch_for(payload))
 
 
+async def open_link(request: web.Request) -> web.Response:
+    """A phone following a URL Scheme or URL Link: what the mini program opens with."""
+    body = await _parse(request, OpenLinkIn)
+    return web.json_response(request.app[STATE].open_link(body.url))
+
+
 async def stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     return web.json_response(
@@ -258,4 +270,5 @@ def setup(app: web.Application) -> None:
     r.add_patch(f"{PREFIX}/config", patch_config)
     r.add_post(f"{PREFIX}/reset", reset)
     r.add_post(f"{PREFIX}/scan", scan)
+    r.add_post(f"{PREFIX}/open-link", open_link)
     r.add_get(f"{PREFIX}/stats", stats)

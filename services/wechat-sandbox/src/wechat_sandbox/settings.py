@@ -90,6 +90,9 @@ class SandboxConfig:
     jscode_user_minute_limit: int = 100
     wxacode_minute_limit: int = 5000
     phone_quota: int = 1000
+    # URL Schemes and URL Links together, per mini program (44990 past the second's limit).
+    link_daily_quota: int = 500_000
+    link_second_limit: int = 100
     # Behaviour switches for the unconfirmed parts of the contract.
     reused_code_errcode: Literal[40163, 40029] = 40163
     errcode_on_success: bool = False  # token and jscode2session successes carry errcode 0

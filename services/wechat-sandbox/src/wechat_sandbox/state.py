@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from shared.clock import Clock, SystemClock
 from shared.errors import Conflict, NotFound
+from wechat_sandbox import links
 from wechat_sandbox.limits import DAY, MINUTE, WindowCounter
 from wechat_sandbox.settings import SandboxConfig
 from wechat_sandbox.tokens import Token, TokenBook
@@ -141,6 +142,7 @@ class SandboxState:
         self._login_codes: dict[str, IssuedCode] = {}
         self._phone_codes: dict[str, IssuedCode] = {}
         self._session_keys: dict[tuple[str, str], str] = {}
+        self._links: dict[str, links.IssuedLink] = {}
         self._fault_ids = 0
         self.seed()
 
@@ -174,6 +176,7 @@ class SandboxState:
         self._login_codes.clear()
         self._phone_codes.clear()
         self._session_keys.clear()
+        self._links.clear()
         self.phone_quota = self.config.phone_quota
         self.seed()
 
@@ -441,6 +444,33 @@ class SandboxState:
             is_hyaline=is_hyaline,
             line_color=(0, 0, 0) if auto_color else _line_color(body.get("line_color")),
         )
+
+    # -- URL Scheme and URL Link ----------------------------------------------------------
+
+    def generate_link(self, app: App, kind: links.LinkKind, body: dict[str, Any]) -> dict[str, Any]:
+        """generatescheme (`kind` scheme) or generate_urllink (`kind` link): the two share
+        one daily quota per mini program."""
+        now, cfg = self.clock.now(), self.config
+        if self.limits.hit("link", app.appid, 1, now) > cfg.link_second_limit:
+            raise WxError(44990)
+        if self.limits.peek("link", app.appid, DAY, now) >= cfg.link_daily_quota:
+            raise WxError(45009)
+        jump = body.get("jump_wxa", {}) if kind == "scheme" else body
+        path, query, env_version = links.target(jump, app.pages)
+        expires_at = links.expiry(body, now)
+        self.limits.hit("link", app.appid, DAY, now)
+        token = links.new_token()
+        self._links[token] = links.IssuedLink(kind, app.appid, path, query, env_version, expires_at)
+        field_name = "openlink" if kind == "scheme" else "url_link"
+        return {"errcode": 0, "errmsg": "ok", field_name: links.url_for(kind, token)}
+
+    def open_link(self, url: str) -> dict[str, Any]:
+        """A phone following a link: what the mini program opens, or NotFound."""
+        token = links.token_of(url)
+        issued = self._links.get(token or "")
+        if issued is None or self.clock.now() >= issued.expires_at:
+            raise NotFound("No such link, or it has expired.")
+        return issued.launch()
 
     # -- helpers ---------------------------------------------------------------------------
 

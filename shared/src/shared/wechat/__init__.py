@@ -1,6 +1,6 @@
 """Async WeChat mini program API client and its typed errors."""
 
-from shared.wechat.client import PhoneInfo, Session, WeChatClient, image_type
+from shared.wechat.client import MiniProgramLink, PhoneInfo, Session, WeChatClient, image_type
 from shared.wechat.errors import (
     WeChatAuthFailed,
     WeChatBusy,
@@ -9,6 +9,7 @@ from shared.wechat.errors import (
     WeChatError,
     WeChatInvalidArgument,
     WeChatInvalidCode,
+    WeChatLinkNotAllowed,
     WeChatRateLimited,
     WeChatUnavailable,
     WeChatWatermarkMismatch,
@@ -16,6 +17,7 @@ from shared.wechat.errors import (
 )
 
 __all__ = [
+    "MiniProgramLink",
     "PhoneInfo",
     "Session",
     "WeChatAuthFailed",
@@ -26,6 +28,7 @@ __all__ = [
     "WeChatError",
     "WeChatInvalidArgument",
     "WeChatInvalidCode",
+    "WeChatLinkNotAllowed",
     "WeChatRateLimited",
     "WeChatUnavailable",
     "WeChatWatermarkMismatch",

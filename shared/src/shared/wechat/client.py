@@ -26,6 +26,7 @@ from shared.clock import Clock
 from shared.keys import Keys
 from shared.wechat.errors import (
     BUSY,
+    LINK_OVERRIDES,
     TOKEN_REJECTED,
     WeChatError,
     WeChatInvalidCode,
@@ -34,7 +35,7 @@ from shared.wechat.errors import (
     error_for,
 )
 
-__all__ = ["PhoneInfo", "Session", "WeChatClient", "image_type"]
+__all__ = ["MiniProgramLink", "PhoneInfo", "Session", "WeChatClient", "image_type"]
 
 log = logs.get(__name__)
 
@@ -67,6 +68,17 @@ class PhoneInfo:
     country_code: str
     watermark_appid: str
     watermark_timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramLink:
+    """A URL Scheme (`weixin://dl/business/?t=...`, kind "scheme") or URL Link
+    (`https://wxaurl.cn/...`, kind "link") that opens the mini program from a phone's
+    browser, until `expires_at` (unix seconds)."""
+
+    url: str
+    kind: str
+    expires_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +260,54 @@ class WeChatClient:
         if image is None:
             raise WeChatError("WeChat answered without an image.")
         return image
+
+    # -- opening the mini program from a phone's browser -----------------------------------
+
+    async def generate_scheme(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        path: str,
+        query: str,
+        expires_at: int,
+        env_version: str = "release",
+    ) -> MiniProgramLink:
+        """A URL Scheme for `path`?`query` (POST /wxa/generatescheme), valid until
+        `expires_at` (at least a minute, at most 30 days away)."""
+        body = {
+            "jump_wxa": {"path": path, "query": query, "env_version": env_version},
+            "expire_type": 0,
+            "expire_time": expires_at,
+        }
+        data, _ = await self._with_token(
+            appid, secret, "POST", "/wxa/generatescheme", json_body=body, overrides=LINK_OVERRIDES
+        )
+        return MiniProgramLink(_str_field(data, "openlink"), "scheme", expires_at)
+
+    async def generate_urllink(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        path: str,
+        query: str,
+        expires_at: int,
+        env_version: str = "release",
+    ) -> MiniProgramLink:
+        """A URL Link (an https link WeChat's page turns into the scheme) for `path`?`query`
+        (POST /wxa/generate_urllink), valid until `expires_at`."""
+        body = {
+            "path": path,
+            "query": query,
+            "env_version": env_version,
+            "expire_type": 0,
+            "expire_time": expires_at,
+        }
+        data, _ = await self._with_token(
+            appid, secret, "POST", "/wxa/generate_urllink", json_body=body, overrides=LINK_OVERRIDES
+        )
+        return MiniProgramLink(_str_field(data, "url_link"), "link", expires_at)
 
     # -- access token ----------------------------------------------------------------------
 

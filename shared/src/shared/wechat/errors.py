@@ -29,6 +29,7 @@ __all__ = [
     "WeChatError",
     "WeChatInvalidArgument",
     "WeChatInvalidCode",
+    "WeChatLinkNotAllowed",
     "WeChatRateLimited",
     "WeChatUnavailable",
     "WeChatWatermarkMismatch",
@@ -138,6 +139,23 @@ class WeChatWatermarkMismatch(WeChatDataError):
     message: ClassVar[str] = "The WeChat data belongs to another mini program."
 
 
+class WeChatLinkNotAllowed(WeChatError, UpstreamError):
+    """WeChat will not make a URL Scheme or URL Link for this mini program: it has no
+    published version (85079), or may not open from outside WeChat (40002: only verified
+    organisations in mainland China may; 40013: the right was withdrawn)."""
+
+    status: ClassVar[int] = 502
+    code: ClassVar[str] = "wechat_link_not_allowed"
+    message: ClassVar[str] = "WeChat does not open this mini program from outside WeChat."
+
+
+# URL Scheme and URL Link: 40002 and 40013 mean "no permission to generate", not a wrong
+# grant type or appid (the token was already accepted).
+LINK_OVERRIDES: Mapping[int, type[WeChatError]] = {
+    40002: WeChatLinkNotAllowed,
+    40013: WeChatLinkNotAllowed,
+}
+
 _BY_ERRCODE: dict[int, type[WeChatError]] = {
     BUSY: WeChatBusy,
     40029: WeChatInvalidCode,
@@ -145,6 +163,7 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     40226: WeChatCodeBlocked,
     45009: WeChatRateLimited,
     45011: WeChatRateLimited,
+    44990: WeChatRateLimited,  # links: more than 100 a second
     40001: WeChatAuthFailed,
     40013: WeChatAuthFailed,
     40014: WeChatAuthFailed,
@@ -162,6 +181,11 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     44002: WeChatInvalidArgument,
     47001: WeChatInvalidArgument,
     85096: WeChatInvalidArgument,
+    40165: WeChatInvalidArgument,  # links: the page is not in the published version
+    40212: WeChatInvalidArgument,  # links: the query
+    85401: WeChatInvalidArgument,  # links: expiry outside 1 minute .. 30 days
+    85402: WeChatInvalidArgument,  # links: env_version
+    85079: WeChatLinkNotAllowed,
 }
 
 
