@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from qr_issuer import qr_png
+from qr_issuer.authorization import Prompt, Scope
 from qr_issuer.context import ISSUER, Issuer
 from shared import ids, logs
 from shared.binding import check_binding, new_binding, set_binding
@@ -51,7 +52,16 @@ class CreateTicket(BaseModel):
     code_challenge: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
     code_challenge_method: Literal["S256"] = "S256"
     connection: str | None = Field(default=None, max_length=31)
-    mode: Literal["redirect", "popup"] = "redirect"
+    response_mode: Literal["query", "web_message"] = "query"
+    # The old name of web_message (mode=popup), still read.
+    mode: Literal["redirect", "popup"] | None = None
+    scope: Scope = "openid profile phone"
+    prompt: Prompt = ""
+    max_age: int = Field(default=-1, ge=-1)
+
+    @property
+    def delivery(self) -> str:
+        return "web_message" if self.mode == "popup" else self.response_mode
 
 
 def ticket_url(public_url: str, ticket_id: str) -> str:
@@ -146,7 +156,10 @@ async def create_ticket(request: web.Request) -> web.Response:
         trace_id=request[TRACE_ID],
         pc_ip=ip,
         pc_user_agent=request.headers.get("User-Agent", "")[:512],
-        mode=body.mode,
+        response_mode=body.delivery,
+        scope=body.scope,
+        prompt=body.prompt,
+        max_age=body.max_age,
         web_origins=" ".join(app.web_origins),  # pages of the app that may open its socket
     )
     # The limit is counted in the same round trip; past it nothing is stored or drawn.
@@ -164,6 +177,8 @@ async def create_ticket(request: web.Request) -> web.Response:
         "ticket": ticket.id,
         "status": ticket.status.value,
         "expires_at": ticket.expires_at,
+        # The countdown runs from this, not from expires_at and the browser's own clock.
+        "expires_in": conn.ticket_ttl,
         "connection": {"id": conn.id, "display_name": conn.display_name},
         "qr": {
             "kind": conn.qr_kind.value,

@@ -43,9 +43,16 @@ class Ticket:
     trace_id: str
     pc_ip: str = ""
     pc_user_agent: str = ""
-    mode: str = "redirect"
+    # How the result reaches the site: "query" (a redirect to redirect_uri) or "web_message"
+    # (postMessage to the opener, at the exact origin of redirect_uri).
+    response_mode: str = "query"
     # The scopes the site asked for (space-separated); the code and its tokens carry them.
     scope: str = "openid profile phone"
+    # OIDC prompt values the site sent (space-separated; "none" never makes a ticket).
+    prompt: str = ""
+    # OIDC max_age in seconds, -1 when not asked: every login here is fresh (auth_time is
+    # in the ID token), so any value is met.
+    max_age: int = -1
     # The app's registered web origins (App.web_origins) when the ticket was issued,
     # space-separated: pages there may open its WebSocket besides the public origin.
     web_origins: str = ""
