@@ -43,7 +43,8 @@ async def test_user_logs_in_and_the_waiting_browser_lands_with_a_verified_id_tok
     claims = await stack.verify_id_token(tokens["id_token"])
     assert claims["sub"].startswith("u_")
     assert claims["name"] == user["nickname"]
-    assert claims["phone_number"] == user["phone"]
+    # E.164, whichever country: WeChat leaves a mainland number's +86 out.
+    assert claims["phone_number"] == f"+{user['country_code']}{user['phone']}"
 
     async with stack.http.get(
         stack.url("/oauth/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"}

@@ -85,16 +85,35 @@ class Connection(BaseModel):
         return v
 
 
+class TokenEndpointAuth(StrEnum):
+    """How an app authenticates at the token and revocation endpoints (RFC 7591 names)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic"  # confidential: basic or post, as ever
+    CLIENT_SECRET_POST = "client_secret_post"
+    NONE = "none"  # public (a single-page or native app): no secret, PKCE carries the proof
+
+
 class App(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: str
     name: str
-    client_secret_hash: str  # sha256 hex; the secret itself is shown once at creation
+    # sha256 hex; the secret itself is shown once at creation. Empty for a public client.
+    client_secret_hash: str
     redirect_uris: list[str]
-    # Origins a popup may hand its result to with postMessage (exact match).
+    # Origins a popup may hand its result to with postMessage (exact match), and that may
+    # call discovery, JWKS, token, userinfo and revocation from a browser (CORS).
     web_origins: list[str] = Field(default_factory=list)
+    token_endpoint_auth_method: TokenEndpointAuth = TokenEndpointAuth.CLIENT_SECRET_BASIC
+    # Opt-in: the token endpoint also issues a refresh token (rotated on each use).
+    refresh_tokens: bool = False
+    # Where RP-initiated logout may send the browser back to (exact match).
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
     created_at: float = 0.0
+
+    @property
+    def public(self) -> bool:
+        return self.token_endpoint_auth_method == TokenEndpointAuth.NONE
 
 
 class UnknownClient(AppError):
@@ -126,12 +145,14 @@ class Registry:
         self._app_connections: TTLCache[str, list[Connection]] = TTLCache(
             10_000, cache_seconds, timer
         )
+        self._origins: TTLCache[str, bool] = TTLCache(10_000, cache_seconds, timer)
 
     async def ensure_indexes(self) -> None:
         await self.apps.create_index("client_id", unique=True)
+        await self.apps.create_index("web_origins")
 
     def forget(self) -> None:
-        for cache in (self._connections, self._apps, self._app_connections):
+        for cache in (self._connections, self._apps, self._app_connections, self._origins):
             cache.clear()
 
     async def connection(self, connection_id: str) -> Connection:
@@ -153,6 +174,16 @@ class Registry:
             app = App.model_validate(doc)
             self._apps[client_id] = app
         return app
+
+    async def origin_registered(self, origin: str) -> bool:
+        """Whether some app lists `origin` among its web origins (CORS for endpoints that
+        no client identifies itself to: discovery, JWKS, a preflight)."""
+        if origin in self._origins:
+            return True
+        found = await self.apps.find_one({"web_origins": origin}, {"_id": 1}) is not None
+        if found:
+            self._origins[origin] = True
+        return found
 
     async def connections_for_app(self, client_id: str, *, fresh: bool = False) -> list[Connection]:
         """The app's connections. `fresh` skips the cache (a connection added a moment ago)."""

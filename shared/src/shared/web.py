@@ -129,7 +129,17 @@ async def _render_errors(
             exc.status, "http_error"
         )
         message = exc.reason or "HTTP error"
-        resp = web.json_response(error_body(code, message, request_id), status=exc.status)
+        if request.path.startswith(oauth_prefix):
+            # RFC 6749's envelope, as every other answer under /oauth/ (a client library
+            # reading `error` must not find an object there).
+            body: dict[str, Any] = {
+                "error": code,
+                "error_description": message,
+                "request_id": request_id,
+            }
+        else:
+            body = error_body(code, message, request_id)
+        resp = web.json_response(body, status=exc.status, headers={"Cache-Control": "no-store"})
         if exc.status == 405 and "Allow" in exc.headers:
             resp.headers["Allow"] = exc.headers["Allow"]
         return resp

@@ -29,6 +29,7 @@ from shared.registry import (
     FarAwayPolicy,
     LoginMode,
     QrKind,
+    TokenEndpointAuth,
     UnknownClient,
     UnknownConnection,
 )
@@ -42,6 +43,12 @@ MAX_LOGO = 256 * 1024
 # and the QR code's centre is smaller still.
 LOGO_SIZE = 256
 ADMIN_FAILURES = "admin-token"  # the rate-limit bucket of wrong admin tokens, per IP
+
+
+class PublicClient(AppError):
+    status = 409
+    code = "public_client"
+    message = "This app is a public client (token_endpoint_auth_method none): it has no secret."
 
 
 class ImmutableField(AppError):
@@ -277,13 +284,28 @@ def _redirect_ok(uri: str) -> bool:
     return parts.scheme == "https"
 
 
+def _origin_ok(origin: str) -> bool:
+    """An origin as a browser sends it in Origin (compared exactly): `scheme://host[:port]`,
+    lower case, without the scheme's default port or a trailing slash."""
+    if not _redirect_ok(origin):
+        return False
+    parts = urlsplit(origin)
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname or ""
+    shown = f"[{host}]" if ":" in host else host
+    port = "" if parts.port in (None, default) else f":{parts.port}"
+    return origin == f"{parts.scheme}://{shown}{port}"
+
+
 class AppFields(_NoNulls):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=64)
     redirect_uris: list[str] | None = Field(default=None, min_length=1, max_length=20)
     web_origins: list[str] | None = Field(default=None, max_length=20)
+    refresh_tokens: bool | None = None
+    post_logout_redirect_uris: list[str] | None = Field(default=None, max_length=20)
 
-    @field_validator("redirect_uris")
+    @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
     def _uris(cls, v: list[str] | None) -> list[str] | None:
         for uri in v or []:
@@ -295,12 +317,26 @@ class AppFields(_NoNulls):
                 )
         return v
 
+    @field_validator("web_origins")
+    @classmethod
+    def _origins(cls, v: list[str] | None) -> list[str] | None:
+        for origin in v or []:
+            if not _origin_ok(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin as browsers send it: scheme://host[:port] "
+                    "in lower case (https, or http on loopback), no default port, path or "
+                    "trailing slash"
+                )
+        return v
+
 
 class AppCreate(AppFields):
     client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{3,64}$")
     name: str = Field(min_length=1, max_length=64)
     redirect_uris: list[str] = Field(min_length=1, max_length=20)
     connections: list[str] = Field(default_factory=list, max_length=20)
+    # Fixed at creation: a public client (none) gets no secret, a confidential one does.
+    token_endpoint_auth_method: TokenEndpointAuth = TokenEndpointAuth.CLIENT_SECRET_BASIC
 
 
 def _app_out(app: App) -> dict[str, Any]:
@@ -315,13 +351,17 @@ async def create_app(request: web.Request) -> web.Response:
     if await acct.registry.apps.find_one({"client_id": client_id}, {"_id": 1}):
         raise Conflict(f"An app with client_id {client_id!r} already exists.")
     conns = [await acct.registry.connection(c) for c in body.connections]
-    secret = ids.secret_token()
+    public = body.token_endpoint_auth_method == TokenEndpointAuth.NONE
+    secret = None if public else ids.secret_token()
     app = App(
         client_id=client_id,
         name=body.name,
-        client_secret_hash=ids.sha256_hex(secret),
+        client_secret_hash=ids.sha256_hex(secret) if secret else "",
         redirect_uris=body.redirect_uris,
         web_origins=body.web_origins or [],
+        token_endpoint_auth_method=body.token_endpoint_auth_method,
+        refresh_tokens=bool(body.refresh_tokens),
+        post_logout_redirect_uris=body.post_logout_redirect_uris or [],
         created_at=acct.clock.now(),
     )
     await acct.registry.save_app(app)
@@ -331,8 +371,9 @@ async def create_app(request: web.Request) -> web.Response:
                 conn.model_copy(update={"apps": [*conn.apps, client_id]})
             )
     log.info("app_created", client_id=client_id)
-    # The secret is shown once, here; only its hash is stored.
-    return web.json_response({**_app_out(app), "client_secret": secret}, status=201)
+    # The secret is shown once, here; only its hash is stored. A public client has none.
+    out = _app_out(app) if secret is None else {**_app_out(app), "client_secret": secret}
+    return web.json_response(out, status=201)
 
 
 @routes.get("/admin/v1/apps")
@@ -377,6 +418,8 @@ async def rotate_secret(request: web.Request) -> web.Response:
         app = await acct.registry.app(request.match_info["client_id"])
     except UnknownClient as exc:
         raise NotFound("No such app.") from exc
+    if app.public:
+        raise PublicClient()
     secret = ids.secret_token()
     await acct.registry.save_app(
         app.model_copy(update={"client_secret_hash": ids.sha256_hex(secret)})

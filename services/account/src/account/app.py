@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from account import admin, oidc
+from account import admin, cors, logout, oidc, revocation
 from account.codes import CodeStore
 from account.consumers import QUEUE, SCANNED_QUEUE, on_ticket_confirmed, on_ticket_scanned
 from account.context import ACCOUNT, Account
+from account.grants import GrantStore
 from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
@@ -44,6 +45,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
             registry=Registry(db),
             users=UserStore(db),
             codes=CodeStore(app[REDIS], keys),
+            grants=GrantStore(app[REDIS], keys, access_ttl=oidc.TOKEN_TTL),
             signing=SigningKey.load_or_generate(
                 settings.jwt_private_key_file, settings.jwt_published_key_files
             ),
@@ -82,6 +84,10 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.cleanup_ctx.extend([*infrastructure(settings), account_ctx])
 
     app.router.add_routes(oidc.routes)
+    app.router.add_routes(revocation.routes)
+    app.router.add_routes(logout.routes)
+    app.router.add_routes(cors.routes)
+    app.on_response_prepare.append(cors.add_headers)
     app.router.add_routes(admin.routes)
     app.router.add_routes(
         health_routes(

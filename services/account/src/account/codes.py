@@ -17,15 +17,22 @@ from shared.errors import AppError
 from shared.keys import Keys
 
 CODE_TTL = 60
-# Take a code out and mark it used, in one step: the grant, or 1 if it was already used, or
-# 0 if it never existed (or expired).
+# What a code granted before codes carried their scope granted.
+DEFAULT_SCOPE = "openid profile phone"
+# Take a code out and mark it used by the grant (sid) its tokens will belong to, in one step:
+# {1, the code's grant}, or {2, that sid} if it was already used, or {0} if it never existed
+# (or expired).
 _TAKE = """
 local grant = redis.call('GETDEL', KEYS[1])
 if grant then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-  return grant
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
+  return {1, grant}
 end
-return redis.call('EXISTS', KEYS[2])
+local sid = redis.call('GET', KEYS[2])
+if sid then
+  return {2, sid}
+end
+return {0}
 """
 
 
@@ -45,6 +52,16 @@ class CodeGrant:
     ticket_id: str
     auth_time: int
     trace_id: str
+    scope: str = DEFAULT_SCOPE
+
+
+class CodeReused(InvalidGrant):
+    """A code presented a second time: whoever holds it may have stolen it, so everything
+    issued from its first redemption (`sid`) is to be revoked."""
+
+    def __init__(self, sid: str) -> None:
+        super().__init__("The authorization code was already used.")
+        self.sid = sid
 
 
 class CodeStore:
@@ -64,15 +81,19 @@ class CodeStore:
         return code, store
 
     async def redeem(
-        self, code: str, *, client_id: str, redirect_uri: str, verifier: str
+        self, code: str, *, client_id: str, redirect_uri: str, verifier: str, sid: str
     ) -> CodeGrant:
-        """Take the code out (a second redemption finds it used) and check it."""
+        """Take the code out, marking it used by `sid`, the grant its tokens will belong
+        to, and check it. A second redemption raises CodeReused with the first one's sid."""
         digest = ids.sha256_hex(code)
         keys = [self._keys.auth_code(digest), self._keys.auth_code_used(digest)]
-        raw = await self._take(keys=keys, args=[CODE_TTL * 10])
-        if isinstance(raw, int):
-            raise InvalidGrant("The authorization code was already used." if raw else None)
-        grant = CodeGrant(**json.loads(raw))
+        found = await self._take(keys=keys, args=[CODE_TTL * 10, sid])
+        if found[0] == 0:
+            raise InvalidGrant()
+        value = str(found[1])
+        if found[0] == 2:
+            raise CodeReused(value)
+        grant = CodeGrant(**json.loads(value))
         if grant.client_id != client_id:
             raise InvalidGrant("The authorization code was issued to another client.")
         if grant.redirect_uri != redirect_uri:

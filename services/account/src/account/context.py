@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from account.codes import CodeStore
+from account.grants import GrantStore
 from account.settings import AccountSettings
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
@@ -26,6 +27,7 @@ class Account:
     registry: Registry
     users: UserStore
     codes: CodeStore
+    grants: GrantStore
     signing: SigningKey
     access_tokens: AccessTokenKey
     bus: Bus

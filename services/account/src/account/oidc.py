@@ -1,49 +1,63 @@
-"""OpenID Connect: discovery, JWKS, the token endpoint (authorization_code + PKCE S256,
-client_secret_basic or client_secret_post), and userinfo."""
+"""OpenID Connect: discovery, JWKS, the token endpoint (authorization_code with PKCE S256,
+refresh_token for apps that opt in; confidential clients by client_secret_basic or
+client_secret_post, public ones by client_id alone), and userinfo."""
 
 from __future__ import annotations
 
-import base64
-import hmac
 import re
 from typing import Any
-from urllib.parse import unquote
 
 import jwt
 from aiohttp import web
 
-from account.codes import InvalidGrant
+from account.claims import PROFILE_CLAIMS, SCOPES, granted, narrowed, person_claims
+from account.clients import CLIENT, authenticate, read_form
+from account.codes import CodeReused, InvalidGrant
 from account.context import ACCOUNT, Account
+from account.cors import preflight
+from account.grants import Family, RefreshReused, new_sid
 from shared import ids, logs
 from shared.errors import AppError, InvalidRequest
-from shared.registry import UnknownClient
+from shared.registry import App, UnknownClient
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
 TOKEN_TTL = 600
 # RFC 7636 section 4.1: 43 to 128 of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}", re.ASCII)
+GRANT_TYPES = ("authorization_code", "refresh_token")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _account(request: web.Request) -> Account:
     return request.app[ACCOUNT]
 
 
-class InvalidClient(AppError):
-    status = 401
-    code = "invalid_client"
-    message = "Client authentication failed."
-
-
 class UnsupportedGrantType(AppError):
     code = "unsupported_grant_type"
-    message = "Only grant_type=authorization_code is supported."
+    message = "grant_type must be authorization_code or refresh_token."
+
+
+class UnauthorizedClient(AppError):
+    code = "unauthorized_client"
+    message = "This app is not registered for refresh tokens."
+
+
+class InvalidScope(AppError):
+    code = "invalid_scope"
+    message = "A refresh may ask only for scopes the login granted."
 
 
 class InvalidToken(AppError):
     status = 401
     code = "invalid_token"
-    message = "The access token is missing, invalid or expired."
+    message = "The access token is missing, invalid, expired or revoked."
+
+
+class InsufficientScope(AppError):
+    status = 403
+    code = "insufficient_scope"
+    message = "The access token was not granted the openid scope."
 
 
 @routes.get("/.well-known/openid-configuration")
@@ -56,23 +70,34 @@ async def discovery(request: web.Request) -> web.Response:
             "token_endpoint": f"{iss}/oauth/token",
             "userinfo_endpoint": f"{iss}/oauth/userinfo",
             "jwks_uri": f"{iss}/.well-known/jwks.json",
+            "revocation_endpoint": f"{iss}/oauth/revoke",
+            "end_session_endpoint": f"{iss}/oauth/logout",
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "web_message"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": list(GRANT_TYPES),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "phone"],
+            "scopes_supported": list(SCOPES),
             "claims_supported": [
                 "sub",
-                "name",
-                "picture",
+                *PROFILE_CLAIMS,
                 "phone_number",
                 "phone_number_verified",
                 "auth_time",
                 "nonce",
                 "amr",
+                "sid",
             ],
         },
         headers={"Cache-Control": "public, max-age=300"},
@@ -86,35 +111,22 @@ async def jwks(request: web.Request) -> web.Response:
     )
 
 
-def _client_credentials(request: web.Request, form: Any) -> tuple[str, str]:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            raw = base64.b64decode(header[6:], validate=True).decode()
-            cid, _, secret = raw.partition(":")
-            return unquote(cid), unquote(secret)
-        except ValueError as exc:  # bad base64, non-ASCII text and bad UTF-8 alike
-            raise InvalidClient("Malformed Basic authorization header.") from exc
-    return str(form.get("client_id", "")), str(form.get("client_secret", ""))
-
-
 @routes.post("/oauth/token")
 async def token(request: web.Request) -> web.Response:
     acct = _account(request)
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise InvalidRequest("Send the token request as application/x-www-form-urlencoded.")
-    form = await request.post()
-    client_id, secret = _client_credentials(request, form)
-    if not client_id or not secret:
-        raise InvalidClient("Client credentials are missing.")
-    try:
-        app = await acct.registry.app(client_id)
-    except UnknownClient as exc:
-        raise InvalidClient() from exc
-    if not hmac.compare_digest(ids.sha256_hex(secret), app.client_secret_hash):
-        raise InvalidClient()
-    if form.get("grant_type") != "authorization_code":
+    form = await read_form(request)
+    app = await authenticate(acct, request, form)
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        body = await _code_grant(acct, app, form)
+    elif grant_type == "refresh_token":
+        body = await _refresh_grant(acct, app, form)
+    else:
         raise UnsupportedGrantType()
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def _code_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
     code, redirect_uri, verifier = (
         str(form.get(k, "")) for k in ("code", "redirect_uri", "code_verifier")
     )
@@ -126,65 +138,139 @@ async def token(request: web.Request) -> web.Response:
         raise InvalidRequest(
             "code_verifier must be 43 to 128 unreserved characters (RFC 7636): PKCE S256."
         )
+    sid = new_sid()
     try:
         grant = await acct.codes.redeem(
-            code, client_id=client_id, redirect_uri=redirect_uri, verifier=verifier
+            code, client_id=app.client_id, redirect_uri=redirect_uri, verifier=verifier, sid=sid
         )
-    except InvalidGrant:
-        log.info("token_refused", client_id=client_id)
+    except CodeReused as exc:
+        # RFC 6749 section 4.1.2: the code may have been stolen; what it gave is taken back.
+        await acct.grants.revoke(exc.sid)
+        log.warning("code_reused", client_id=app.client_id, sid=exc.sid)
         raise
+    except InvalidGrant:
+        log.info("token_refused", client_id=app.client_id)
+        raise
+    scope = granted(grant.scope)
+    refresh = None
+    if app.refresh_tokens:
+        family = Family(sid, app.client_id, grant.user_id, scope, grant.auth_time)
+        refresh = await acct.grants.start_family(family, ttl=acct.settings.refresh_token_ttl)
     user = await acct.users.get_user(grant.user_id) or {}
-    now = int(acct.clock.now())
-    iss = acct.settings.issuer
-    profile = {
-        "name": user.get("nickname"),
-        "picture": user.get("avatar_url"),
-        "phone_number": user.get("phone"),
-        "phone_number_verified": bool(user.get("phone_verified")),
-    }
-    id_claims: dict[str, Any] = {
-        "iss": iss,
-        "sub": grant.user_id,
-        "aud": client_id,
-        "iat": now,
-        "exp": now + TOKEN_TTL,
-        "auth_time": grant.auth_time,
-        "amr": ["wechat_miniprogram"],
-        "azp": client_id,
-        **{k: v for k, v in profile.items() if v not in (None, "")},
-    }
-    if grant.nonce:
-        id_claims["nonce"] = grant.nonce
-    access_claims = {
-        "iss": iss,
-        "sub": grant.user_id,
-        "aud": f"{iss}/oauth/userinfo",
-        "client_id": client_id,
-        "iat": now,
-        "exp": now + TOKEN_TTL,
-        "scope": "openid profile phone",
-        "jti": ids.event_id(),
-    }
     with logs.bound(trace_id=grant.trace_id):
         log.info(
-            "tokens_issued", client_id=client_id, user_id=grant.user_id, ticket_id=grant.ticket_id
+            "tokens_issued",
+            client_id=app.client_id,
+            user_id=grant.user_id,
+            ticket_id=grant.ticket_id,
         )
-    return web.json_response(
-        {
-            "access_token": acct.access_tokens.sign(access_claims),
-            "token_type": "Bearer",
-            "expires_in": TOKEN_TTL,
-            "id_token": acct.signing.sign(id_claims),
-            "scope": "openid profile phone",
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    return _tokens(
+        acct,
+        app,
+        sid=sid,
+        user_id=grant.user_id,
+        user=user,
+        scope=scope,
+        auth_time=grant.auth_time,
+        nonce=grant.nonce,
+        refresh=refresh,
     )
+
+
+async def _refresh_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
+    if not app.refresh_tokens:
+        raise UnauthorizedClient()
+    presented = str(form.get("refresh_token", ""))
+    if not presented:
+        raise InvalidRequest("refresh_token is required.")
+    asked = str(form.get("scope", "")).strip()
+    # A scope wider than the login's is refused before the token is used up by rotation.
+    if asked and (have := await acct.grants.scope_of(presented)) and not narrowed(have, asked):
+        raise InvalidScope()
+    try:
+        family, fresh = await acct.grants.rotate(
+            presented, client_id=app.client_id, ttl=acct.settings.refresh_token_ttl
+        )
+    except RefreshReused:
+        log.warning("refresh_token_reused", client_id=app.client_id)
+        raise
+    scope = (narrowed(family.scope, asked) if asked else None) or family.scope
+    user = await acct.users.get_user(family.user_id)
+    if user is None:
+        await acct.grants.revoke(family.sid)
+        raise InvalidGrant("The account no longer exists.")
+    log.info("tokens_refreshed", client_id=app.client_id, user_id=family.user_id)
+    return _tokens(
+        acct,
+        app,
+        sid=family.sid,
+        user_id=family.user_id,
+        user=user,
+        scope=scope,
+        auth_time=family.auth_time,
+        nonce="",  # OpenID Connect Core 12.2: a refreshed ID token carries no nonce
+        refresh=fresh,
+    )
+
+
+def _tokens(
+    acct: Account,
+    app: App,
+    *,
+    sid: str,
+    user_id: str,
+    user: dict[str, Any],
+    scope: str,
+    auth_time: int,
+    nonce: str,
+    refresh: str | None,
+) -> dict[str, Any]:
+    now = int(acct.clock.now())
+    iss = acct.settings.issuer
+    access_claims = {
+        "iss": iss,
+        "sub": user_id,
+        "aud": f"{iss}/oauth/userinfo",
+        "client_id": app.client_id,
+        "iat": now,
+        "exp": now + TOKEN_TTL,
+        "scope": scope,
+        "sid": sid,
+        "jti": ids.event_id(),
+    }
+    body: dict[str, Any] = {
+        "access_token": acct.access_tokens.sign(access_claims),
+        "token_type": "Bearer",
+        "expires_in": TOKEN_TTL,
+        "scope": scope,
+    }
+    if "openid" in scope.split():
+        id_claims: dict[str, Any] = {
+            "iss": iss,
+            "sub": user_id,
+            "aud": app.client_id,
+            "iat": now,
+            "exp": now + TOKEN_TTL,
+            "auth_time": auth_time,
+            "amr": ["wechat_miniprogram"],
+            "azp": app.client_id,
+            "sid": sid,
+            **person_claims(user, scope),
+        }
+        if nonce:
+            id_claims["nonce"] = nonce
+        body["id_token"] = acct.signing.sign(id_claims)
+    if refresh is not None:
+        body["refresh_token"] = refresh
+    return body
 
 
 @routes.route("*", "/oauth/userinfo")
 async def userinfo(request: web.Request) -> web.Response:
+    if request.method == "OPTIONS":
+        return await preflight(request)
     if request.method not in ("GET", "POST"):
-        raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST", "OPTIONS"])
     acct = _account(request)
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -194,17 +280,19 @@ async def userinfo(request: web.Request) -> web.Response:
         claims = acct.access_tokens.verify(header[7:], audience=f"{iss}/oauth/userinfo", issuer=iss)
     except jwt.PyJWTError as exc:
         raise InvalidToken() from exc
+    try:
+        request[CLIENT] = await acct.registry.app(str(claims.get("client_id", "")))
+    except UnknownClient as exc:
+        raise InvalidToken("The app this token was issued to no longer exists.") from exc
+    sid, jti = str(claims.get("sid", "")), str(claims.get("jti", ""))
+    if sid and await acct.grants.access_refused(sid, jti):
+        raise InvalidToken("The access token was revoked.")
+    scope = str(claims.get("scope", ""))
+    if "openid" not in scope.split():
+        raise InsufficientScope()
     user = await acct.users.get_user(claims["sub"])
     if user is None:
         raise InvalidToken("The account no longer exists.")
-    body = {
-        "sub": claims["sub"],
-        "name": user.get("nickname"),
-        "picture": user.get("avatar_url"),
-        "phone_number": user.get("phone"),
-        "phone_number_verified": bool(user.get("phone_verified")),
-    }
     return web.json_response(
-        {k: v for k, v in body.items() if v not in (None, "")},
-        headers={"Cache-Control": "no-store"},
+        {"sub": claims["sub"], **person_claims(user, scope)}, headers={"Cache-Control": "no-store"}
     )

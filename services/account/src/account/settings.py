@@ -32,3 +32,5 @@ class AccountSettings(
     jwt_published_key_files: SecretFiles = ()
     # What a new connection's tickets live when the admin request does not say.
     ticket_ttl: int = 120
+    # How long an unused refresh token lives (each use rotates it and starts this again).
+    refresh_token_ttl: int = Field(30 * 24 * 3600, ge=300)

@@ -1,5 +1,5 @@
-"""The RS256 key that signs ID tokens and the JWKS that publishes it; the HMAC key that
-signs access tokens.
+"""The RS256 key that signs ID tokens and the JWKS that publishes it (what verifies ID
+tokens); the HMAC key that signs access tokens.
 
 An access token is read by nobody but this issuer (its audience is our userinfo endpoint),
 so it needs no public-key signature: HS256 under a key derived from ML_SECRET_KEY costs
@@ -86,6 +86,23 @@ class SigningKey:
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+    def read_id_token(self, token: str, *, issuer: str) -> dict[str, Any]:
+        """The claims of an ID token we signed (under any key the JWKS publishes), its expiry
+        not checked: RP-initiated logout takes an expired one as its hint. Raises
+        jwt.PyJWTError for anything else."""
+        kid = jwt.get_unverified_header(token).get("kid")
+        jwk = next((k for k in self._jwks["keys"] if k["kid"] == kid), None)
+        if jwk is None:
+            raise jwt.InvalidKeyError("No published key has this kid.")
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            jwt.PyJWK(jwk).key,
+            algorithms=["RS256"],
+            issuer=issuer,
+            options={"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]},
+        )
+        return claims
 
 
 class AccessTokenKey:
