@@ -104,7 +104,8 @@ async def close_redis(client: aioredis.Redis) -> None:
     """Close a client from `open_redis`, with the Sentinel clients behind a primary (redis-py
     leaves those open when the primary's client closes)."""
     await client.aclose()
-    pool = client.connection_pool
+    # A RedisCluster has a pool per node and no connection_pool attribute.
+    pool = getattr(client, "connection_pool", None)
     if isinstance(pool, SentinelConnectionPool):
         await pool.sentinel_manager.aclose()
 
