@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -204,10 +204,11 @@ class Cluster:
             for name, i in services.service_names()
         ]
 
-    async def start(self) -> None:
-        """Everything, ready: the services answer readyz through their replicas' ports,
-        every RabbitMQ node runs in one cluster, the Redis Cluster is ok and the Sentinels know
-        the primary, its replicas and each other. Stops what it started if a part fails."""
+    async def start(self, *, with_services: bool = True) -> None:
+        """Everything, ready: every RabbitMQ node runs in one cluster, the Redis Cluster is ok,
+        the Sentinels know the primary, its replicas and each other, nginx listens, and (with
+        `with_services`, else later by start_services) every service replica answers readyz.
+        Stops what it started if a part fails, leaving the logs in `root`."""
         raise_fd_limit()
         t0 = time.monotonic()
         (self.root / "logs").mkdir(exist_ok=True)
@@ -244,10 +245,9 @@ class Cluster:
                 IngressPorts(self.ports["http"], self.ports["health"], self.ports["amqp"]),
             )
         )
-        service_procs = self._plan_services()
         try:
             for proc in self.procs.values():
-                if proc not in service_procs and not proc.name.startswith("sentinel-"):
+                if not proc.name.startswith("sentinel-"):
                     proc.start()
             self.save()
             await asyncio.gather(
@@ -257,17 +257,25 @@ class Cluster:
                 self._timed("secantus+sandbox", self._ready_stores()),
                 wait_port(self.ports["http"], self.procs["nginx"]),
             )
-            t1 = time.monotonic()
-            for proc in service_procs:
-                proc.start()
-            self.save()
-            await asyncio.gather(*(self._wait_ready(p.name) for p in service_procs))
-            self.timings["services"] = time.monotonic() - t1
+            if with_services:
+                await self.start_services()
         except BaseException:
-            await self.stop()
+            await self.stop(remove=False)
             raise
         self.timings["start"] = time.monotonic() - t0
         self.save()
+
+    async def start_services(self) -> None:
+        """Two replicas of each service, on the Redis `store` names; returns once every one
+        answers readyz. Started after the broker formed: a quorum queue's members are the
+        nodes running when it is declared."""
+        t0 = time.monotonic()
+        service_procs = self._plan_services()
+        for proc in service_procs:
+            proc.start()
+        self.save()
+        await asyncio.gather(*(self._wait_ready(p.name) for p in service_procs))
+        self.timings["services"] = time.monotonic() - t0
 
     async def _timed(self, what: str, step: Awaitable[None]) -> None:
         t0 = time.monotonic()
@@ -399,7 +407,7 @@ class Cluster:
                 return self.rabbit_node(i)
         raise ClusterError("no RabbitMQ node is running")
 
-    async def queues(self) -> list[dict[str, object]]:
+    async def queues(self) -> list[dict[str, Any]]:
         """Every queue of the cluster: name, type, leader node, members, online members."""
         return await self.ctl.queues(self._live_rabbit())
 
@@ -493,17 +501,14 @@ class Cluster:
         return [f"{service}-{i}" for i in range(1, services.REPLICAS + 1)]
 
     async def use_store(self, store: Store) -> None:
-        """Restart every service replica on the Redis Cluster or the Sentinel setup."""
-        if store == self.store:
+        """Every service replica running on the Redis Cluster or the Sentinel setup: started,
+        or restarted if they run on the other."""
+        running = [p for n, p in self.procs.items() if _is_service(n) and p.alive()]
+        if store == self.store and len(running) == len(services.service_names()):
             return
-        names = [n for n, p in self.procs.items() if _is_service(n)]
-        await asyncio.gather(*(self.procs[n].stop() for n in names))
+        await asyncio.gather(*(p.stop() for p in running))
         self.store = store
-        self._plan_services()
-        for name in names:
-            self.procs[name].start()
-        self.save()
-        await asyncio.gather(*(self._wait_ready(n) for n in names))
+        await self.start_services()
 
 
 def _is_service(name: str) -> bool:

@@ -1,0 +1,80 @@
+"""A whole login through the cluster's one public origin (nginx, two replicas of each
+service) over three RabbitMQ nodes, with the tickets in the Redis Cluster, then with them
+behind Sentinels: the browser is told `succeeded` and the site's ID token verifies."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from bench.http1 import HttpClient
+from bench.loadgen import Client, one_login
+from bench.topology import SANDBOX_APPID, SERVICES
+from cluster import Cluster
+from shared.keys import Keys
+from shared.redis import close_redis, open_redis
+
+pytestmark = [pytest.mark.real, pytest.mark.timeout(300)]
+
+
+async def phone_user(cluster: Cluster) -> str:
+    """A WeChat user in the sandbox, as a phone that will scan."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{cluster.sandbox_url}/__sandbox/users", json={"nickname": "cluster"}) as r,
+    ):
+        assert r.status == 200, await r.text()
+        openid: str = (await r.json())["openid"]
+        return openid
+
+
+async def public_client(cluster: Cluster) -> Client:
+    """The bench's browser, phone and site backend, every call through nginx."""
+    spec = {
+        "base": dict.fromkeys(SERVICES, cluster.public_url),
+        "sandbox": cluster.sandbox_url,
+        "public": cluster.public_url,
+        "openids": [await phone_user(cluster)],
+        "appid": SANDBOX_APPID,
+    }
+    client = Client(spec, HttpClient())
+    await client.load_jwks()
+    return client
+
+
+async def ticket_keys(url: str, namespace: str) -> int:
+    redis = open_redis(url)
+    try:
+        return len([k async for k in redis.scan_iter(match=Keys(namespace).ticket("*"))])
+    finally:
+        await close_redis(redis)
+
+
+@pytest.mark.parametrize("store", ["cluster", "sentinel"])
+async def test_a_login_through_nginx_succeeds_on_each_redis_topology(
+    cluster: Cluster, store: str
+) -> None:
+    await cluster.use_store("cluster" if store == "cluster" else "sentinel")
+    before = await ticket_keys(cluster.redis_url, cluster.namespace)
+    client = await public_client(cluster)
+    # Raises on any step that fails: ticket, QR, socket, scan, confirm, `succeeded` pushed,
+    # the code swapped for tokens and the ID token's signature and nonce checked.
+    result = await one_login(client, "push")
+    assert result.succeeded < 5
+    assert not client.errors
+    # The ticket lives in the topology under test, not in some other Redis.
+    assert await ticket_keys(cluster.redis_url, cluster.namespace) == before + 1
+
+
+async def test_logins_go_on_while_one_replica_of_each_service_is_killed(cluster: Cluster) -> None:
+    await cluster.use_store(cluster.store)
+    client = await public_client(cluster)
+    for service in SERVICES:
+        await cluster.kill(f"{service}-1")
+    try:
+        for _ in range(2):  # nginx marks the dead replica failed and retries on the other
+            await one_login(client, "push")
+    finally:
+        for service in SERVICES:
+            await cluster.restart(f"{service}-1")
+    await one_login(client, "push")
