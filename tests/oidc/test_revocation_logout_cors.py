@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from minilogin_testkit import Stack
-from oidc_testkit import SPA_ORIGIN, exchange, log_in, refresh, register, revoke, userinfo
+from oidc_testkit import SPA_ORIGIN, Client, exchange, log_in, refresh, register, revoke, userinfo
 
 
-async def _tokens(stack: Stack, **fields: object) -> tuple[object, dict[str, str]]:
+async def _tokens(stack: Stack, **fields: object) -> tuple[Client, dict[str, str]]:
     spa = await register(stack, token_endpoint_auth_method="none", refresh_tokens=True, **fields)
     user = (await stack.users())[0]
     status, tokens = await exchange(stack, spa, await log_in(stack, spa, user["openid"]))
