@@ -1,11 +1,12 @@
 // MiniLogin: the whole mini program is the login page; see pages/login.
+const { watchForUpdates } = require('./lib/update');
+const { pickLanguage } = require('./lib/i18n');
+const config = require('./config');
+
 App({
   onLaunch() {
-    // Check for a newer published version so operators' fixes reach phones fast.
-    if (typeof wx.getUpdateManager !== 'function') return;
-    const updater = wx.getUpdateManager();
-    updater.onUpdateReady(function () {
-      updater.applyUpdate();
-    });
+    // A newer published version is downloaded in the background; it is applied only
+    // between logins and after the user agrees (lib/update.js), never mid-login.
+    this.updates = watchForUpdates({ wx: wx, lang: pickLanguage(wx, config) });
   },
 });

@@ -5,9 +5,11 @@
 //   rescan  wx.scanCode for a fresh login code (the old one is unusable)
 //   retry   repeat the step that failed with the same login code
 //   close   wx.exitMiniProgram
+//   update  wx.updateWeChatApp (WeChat's own update page), where the phone has it
 // Every entry offers `close`, so no error is a dead end.
 
 const i18n = require('./i18n');
+const baselib = require('./baselib');
 
 const CATALOG = {
   invalid_qr: { text: 'invalid_qr', actions: ['rescan', 'close'] },
@@ -48,22 +50,23 @@ const CATALOG = {
   not_found: { text: 'config', actions: ['close'] },
   method_not_allowed: { text: 'config', actions: ['close'] },
   config_error: { text: 'config', actions: ['close'] },
+  wechat_update_required: { text: 'wechat_update_required', actions: ['update', 'close'] },
 };
 
 const FALLBACK = { text: 'unknown', actions: ['retry', 'close'] };
 
 // describeError(code, lang, {site, retryAfter, requestId, place}) ->
-//   {code, title, message, requestId, actions: {rescan, retry, close}}
+//   {code, title, message, requestId, actions: {rescan, retry, close, update}}
 function describeError(code, lang, details) {
   const d = details || {};
   const entry = Object.prototype.hasOwnProperty.call(CATALOG, code) ? CATALOG[code] : FALLBACK;
-  const params = { site: d.site || '', code: String(code), n: d.retryAfter, place: d.place || '' };
+  const params = { site: d.site || '', code: String(code), n: d.retryAfter, place: d.place || '', min: baselib.MIN_BASE_LIBRARY };
   let messageKey = 'err_' + entry.text;
   if (entry.text === 'rate_limited' && typeof d.retryAfter === 'number' && d.retryAfter > 0) {
     messageKey = 'err_rate_limited_wait';
   }
   if (entry.text === 'far_away_refused' && d.place) messageKey = 'err_far_away_refused_place';
-  const actions = { rescan: false, retry: false, close: false };
+  const actions = { rescan: false, retry: false, close: false, update: false };
   for (let i = 0; i < entry.actions.length; i++) actions[entry.actions[i]] = true;
   return {
     code: String(code),

@@ -5,18 +5,24 @@
 //   flow.start(query);            // Page.onLoad(query)
 //   flow.setAcknowledged(true);   // the "my own computer" checkbox
 //   flow.onPhoneNumber(e.detail); // <button open-type="getPhoneNumber">
-//   flow.onChooseAvatar(e.detail) / flow.setNickname(value)
-//   flow.confirm() / flow.cancel() / flow.rescan() / flow.retry() / flow.close()
+//   flow.onChooseAvatar(e.detail) / flow.setNickname(value) / flow.onNicknameReview(e.detail)
+//   flow.confirm(form) / flow.cancel() / flow.rescan() / flow.retry() / flow.close()
 //   flow.confirmFarAway();        // "I am sure" on the second confirmation
+//   flow.updateWeChat();          // "Update WeChat" when the base library is too old
 //   flow.abandon();               // Page.onUnload
+//   flow.inProgress();            // a login is under way (do not restart the app now)
 //
 // Phases: starting -> idle (opened without a login code)
-//         starting -> checking -> review -> confirming -> done
+//         starting -> checking -> review -> confirming [-> finishing] -> done
 //                                    -> cancelling -> cancelled
 //         confirming -> sure -> confirming -> done   (the computer is far away and the
 //                                                     site wants a second confirmation)
 //                       sure -> cancelling -> cancelled
-//         any step can end in `error`, which names its ways out.
+//         any step can end in `error`, which names its ways out;
+//         close(): closing (busy while WeChat closes the app) [-> closed, if it cannot]
+// `done` carries the account service's decision when the gateway passes it on
+// (succeeded, binding_required, failed with a reason); without it the page says the
+// login was confirmed and the computer shows the result, never that it succeeded.
 // Every state change calls onChange(view), `view` being plain data for setData.
 // All methods return promises that never reject.
 
@@ -27,9 +33,18 @@ const i18n = require('./i18n');
 const errors = require('./errors');
 const configLib = require('./config');
 const format = require('./format');
+const baselib = require('./baselib');
 
 const PHONE_QUOTA_ERRNO = 1400001;
 const NICKNAME_MAX = 32;
+// How long Confirm waits for WeChat's review of a nickname typed just before the tap.
+const NICKNAME_REVIEW_WAIT_MS = 3000;
+// A confirm answered with outcome "pending" is followed up this often, this far apart.
+const STATUS_POLLS = 5;
+const STATUS_WAIT_MS = 1000;
+// Nickname review states whose value may be sent: WeChat passed it, or (base library
+// before 2.29.1, no review event) it is what the form held when Confirm was tapped.
+const NICKNAME_SENDABLE = { passed: true, submitted: true };
 
 // After these errors the scan session is gone; nothing is left to cancel.
 const SESSION_DEAD = {
@@ -61,6 +76,31 @@ const AVATAR_URL = /^(data:image\/png;base64,[A-Za-z0-9+\/=]{1,65000}|https:\/\/
 const SCENE_REASONS = { long_press_image: true, album_image: true, unknown_scene: true };
 
 function noop() {}
+
+// Phase -> the text under the spinner.
+const BUSY_TEXT = {
+  starting: 'loading',
+  checking: 'checking',
+  confirming: 'confirming',
+  finishing: 'finishing',
+  cancelling: 'cancelling',
+  closing: 'closing',
+};
+// Nickname review state -> the note under the field.
+const NICKNAME_NOTE = { refused: 'nicknameRefused', timeout: 'nicknameUnchecked' };
+// Refusal reasons the phone explains in its own words; others get a generic text.
+const FAILED_REASONS = { login_only: true, user_disabled: true, wechat_refused: true, internal_error: true };
+
+function defaultWait(ms) {
+  return new Promise(function (resolve) {
+    setTimeout(resolve, ms);
+  });
+}
+
+function cleanNickname(value) {
+  const v = typeof value === 'string' ? value.replace(/[\u0000-\u001f\u007f]/g, '').trim() : '';
+  return Array.from(v).slice(0, NICKNAME_MAX).join('');
+}
 
 function callWx(wx, name, args) {
   if (wx && typeof wx[name] === 'function') {
@@ -148,6 +188,9 @@ function createLoginFlow(opts) {
   const now = typeof o.now === 'function' ? o.now : Date.now;
   const onChange = typeof o.onChange === 'function' ? o.onChange : noop;
   const tzOffsetMinutes = typeof o.tzOffsetMinutes === 'number' ? o.tzOffsetMinutes : undefined;
+  // wait(ms) -> promise: the pauses for a nickname review and an outcome follow-up.
+  const wait = typeof o.wait === 'function' ? o.wait : defaultWait;
+  const caps = baselib.capabilities(wx);
   const normalized = configLib.normalizeConfig(o.config);
   const cfg = normalized.config;
   const lang = pickLang();
@@ -171,9 +214,17 @@ function createLoginFlow(opts) {
     sessionLive: false,
     ack: false,
     phone: { code: null, status: 'none', errMsg: null },
-    profile: { nickname: '', avatarPath: '', uploaded: null },
+    // review: none | pending | passed | refused | timeout | unreviewed | submitted
+    profile: { nickname: '', review: 'none', avatarPath: '', uploaded: null },
+    // the account service's decision, once confirmed: {outcome, reason}
+    outcome: null,
+    // Confirm was tapped and waits for WeChat's nickname review: the review screen (and
+    // its nickname input, which receives the review event) stays, Confirm shows it is busy.
+    settling: false,
     error: null,
   };
+  // Resolved when WeChat's nickname review answers.
+  let reviewWaiters = [];
   // Bumped whenever a new attempt starts; answers for older attempts are dropped.
   let generation = 0;
 
@@ -225,7 +276,7 @@ function createLoginFlow(opts) {
   }
 
   function canConfirm() {
-    return state.phase === 'review' && (!needsAck() || state.ack) && !phoneBlocks();
+    return state.phase === 'review' && !state.settling && (!needsAck() || state.ack) && !phoneBlocks();
   }
 
   // Best-effort cancel of a scanned ticket we are walking away from.
@@ -245,7 +296,8 @@ function createLoginFlow(opts) {
     state.sessionLive = false;
     state.ack = false;
     state.phone = { code: null, status: 'none', errMsg: null };
-    state.profile = { nickname: '', avatarPath: '', uploaded: null };
+    state.profile = { nickname: '', review: 'none', avatarPath: '', uploaded: null };
+    state.outcome = null;
     state.error = null;
   }
 
@@ -288,6 +340,11 @@ function createLoginFlow(opts) {
       setError('config_error', 'start');
       return;
     }
+    if (caps.tooOld) {
+      // The phone button, avatar and nickname would not work: say so before scanning.
+      setError('wechat_update_required', 'start');
+      return;
+    }
     const parsed = ticketLib.parseLaunchQuery(query, parseOptions);
     if (!parsed.ok) {
       state.parseReason = parsed.reason;
@@ -317,6 +374,18 @@ function createLoginFlow(opts) {
       return;
     }
     const errMsg = typeof d.errMsg === 'string' ? d.errMsg : '';
+    if (typeof d.encryptedData === 'string' || /:ok$/.test(errMsg)) {
+      // Granted, but the way base libraries before 2.21.2 grant it: encrypted data and no
+      // code.  The user said yes; WeChat is what needs an update.
+      state.phone = { code: null, status: 'outdated', errMsg: errMsg };
+      if (state.scan.phone.required) {
+        await releaseSession();
+        setError('wechat_update_required', 'phone');
+        return;
+      }
+      emit();
+      return;
+    }
     if (d.errno === PHONE_QUOTA_ERRNO) {
       state.phone = { code: null, status: 'quota', errMsg: errMsg };
       if (state.scan.phone.required) {
@@ -333,11 +402,63 @@ function createLoginFlow(opts) {
     emit();
   }
 
+  // A new value from the nickname input (blur / change).  WeChat reviews it after blur
+  // and may empty the field, so it is not sendable until the review passes (base library
+  // 2.29.1+), or, before that, until the form is submitted with it.
   function setNickname(value) {
     if (!cfg.profile.nickname) return;
-    const v = typeof value === 'string' ? value.replace(/[\u0000-\u001f\u007f]/g, '').trim() : '';
-    state.profile.nickname = Array.from(v).slice(0, NICKNAME_MAX).join('');
+    const v = cleanNickname(value);
+    // blur and change both report the same value; a review already given stands
+    if (v === state.profile.nickname) return;
+    state.profile.nickname = v;
+    state.profile.review = v === '' ? 'none' : caps.nicknameReview ? 'pending' : 'unreviewed';
     emit();
+  }
+
+  // bindnicknamereview: {pass, timeout}.  Only a pass without timeout lets it be sent.
+  function onNicknameReview(detail) {
+    if (!cfg.profile.nickname || state.profile.review !== 'pending') return;
+    const d = detail || {};
+    if (d.pass === true && d.timeout !== true) {
+      state.profile.review = 'passed';
+    } else {
+      state.profile.nickname = '';
+      state.profile.review = d.timeout === true ? 'timeout' : 'refused';
+    }
+    const waiters = reviewWaiters;
+    reviewWaiters = [];
+    waiters.forEach(function (w) {
+      w();
+    });
+    emit();
+  }
+
+  // The nickname field's value when Confirm was tapped (the form submit).
+  function takeSubmittedNickname(value) {
+    if (!cfg.profile.nickname || typeof value !== 'string') return;
+    const v = cleanNickname(value);
+    if (caps.nicknameReview) {
+      setNickname(v);
+      return;
+    }
+    // No review event on this base library: the submitted value is what WeChat left in
+    // the field, the only one that may be sent.
+    state.profile.nickname = v;
+    state.profile.review = v === '' ? 'none' : 'submitted';
+  }
+
+  // Confirm tapped right after typing: give WeChat's review a moment to answer.
+  async function settleNickname() {
+    if (state.profile.review !== 'pending') return;
+    await new Promise(function (resolve) {
+      reviewWaiters.push(resolve);
+      wait(NICKNAME_REVIEW_WAIT_MS).then(resolve, resolve);
+    });
+    if (state.profile.review === 'pending') {
+      // No answer in time: the nickname is not sent.
+      state.profile.nickname = '';
+      state.profile.review = 'timeout';
+    }
   }
 
   function onChooseAvatar(detail) {
@@ -363,7 +484,9 @@ function createLoginFlow(opts) {
     return url;
   }
 
-  async function confirm() {
+  // form: the confirm form's values ({nickname}), when the tap came from the page.
+  async function confirm(form) {
+    if (form && typeof form === 'object') takeSubmittedNickname(form.nickname);
     if (!canConfirm()) return;
     await sendConfirm(false);
   }
@@ -376,17 +499,27 @@ function createLoginFlow(opts) {
 
   async function sendConfirm(farAwaySure) {
     const gen = ++generation;
+    if (state.profile.review === 'pending') {
+      state.settling = true;
+      emit();
+      await settleNickname();
+      state.settling = false;
+      if (gen !== generation) return;
+    }
     state.phase = 'confirming';
     emit();
     const scan = state.scan;
     const extra = { phoneCode: state.phone.code };
-    if (cfg.profile.nickname && state.profile.nickname) extra.nickname = state.profile.nickname;
+    if (cfg.profile.nickname && state.profile.nickname && NICKNAME_SENDABLE[state.profile.review]) {
+      extra.nickname = state.profile.nickname;
+    }
     const url = await avatarUrl(scan);
     if (gen !== generation) return;
     if (url) extra.avatarUrl = url;
     if (farAwaySure) extra.farAwayAcknowledged = true;
+    let answer;
     try {
-      await gateway.confirm(scan.ticket, scan.session, extra);
+      answer = await gateway.confirm(scan.ticket, scan.session, extra);
     } catch (e) {
       if (gen !== generation) return;
       const code = (e && e.code) || 'unknown';
@@ -405,8 +538,34 @@ function createLoginFlow(opts) {
     }
     if (gen !== generation) return;
     state.sessionLive = false;
+    let result = answer && typeof answer === 'object' ? answer : { outcome: null, reason: null };
+    if (result.outcome === 'pending') {
+      state.phase = 'finishing';
+      emit();
+      result = await followOutcome(scan, gen);
+      if (gen !== generation) return;
+    }
+    state.outcome = { outcome: result.outcome || null, reason: result.reason || null };
     state.phase = 'done';
     emit();
+  }
+
+  // The gateway said "pending": ask /status a few times.  Any failure, or no decision in
+  // time, ends as "not said" (the computer shows the result); never as success.
+  async function followOutcome(scan, gen) {
+    if (typeof gateway.status !== 'function') return { outcome: null, reason: null };
+    for (let i = 0; i < STATUS_POLLS; i++) {
+      await wait(STATUS_WAIT_MS);
+      if (gen !== generation) return { outcome: null, reason: null };
+      let r;
+      try {
+        r = await gateway.status(scan.ticket, scan.session);
+      } catch (e) {
+        return { outcome: null, reason: null };
+      }
+      if (!r || r.outcome !== 'pending') return r || { outcome: null, reason: null };
+    }
+    return { outcome: null, reason: null };
   }
 
   async function cancel() {
@@ -473,14 +632,46 @@ function createLoginFlow(opts) {
     }
   }
 
-  async function close() {
+  // Close: WeChat lets the app exit only inside the tap, so exit at once and let the
+  // cancel of a live scan run meanwhile (its request is already sent).  The page shows
+  // it is busy; if WeChat refuses to exit, it says how to leave once the cancel is done.
+  function close() {
     generation++;
-    await releaseSession();
-    if (typeof wx.exitMiniProgram === 'function') {
-      callWx(wx, 'exitMiniProgram', {});
-    } else {
-      callWx(wx, 'navigateBack', { delta: 1 });
+    const released = releaseSession();
+    state.phase = 'closing';
+    state.error = null;
+    emit();
+    let refused = false;
+    function cannotExit() {
+      if (refused) return;
+      refused = true;
+      released.then(function () {
+        if (state.phase !== 'closing') return;
+        state.phase = 'closed';
+        emit();
+      });
     }
+    try {
+      if (typeof wx.exitMiniProgram === 'function') wx.exitMiniProgram({ fail: cannotExit });
+      else if (typeof wx.navigateBack === 'function') wx.navigateBack({ delta: 1, fail: cannotExit });
+      else cannotExit();
+    } catch (e) {
+      cannotExit();
+    }
+    return released;
+  }
+
+  // Base library below the minimum: WeChat's own "update WeChat" page.
+  function updateWeChat() {
+    callWx(wx, 'updateWeChatApp', {});
+  }
+
+  // A login is under way: restarting the app now (to apply an update) would lose it.
+  function inProgress() {
+    const p = state.phase;
+    if (p === 'idle' || p === 'done' || p === 'cancelled' || p === 'closed') return false;
+    if (p === 'error') return state.sessionLive;
+    return true;
   }
 
   function abandon() {
@@ -556,14 +747,15 @@ function createLoginFlow(opts) {
     if (state.phone.status === 'granted') note = tr('phoneGranted');
     else if (state.phone.status === 'declined') note = required ? tr('phoneDeclinedRequired') : tr('phoneDeclinedOptional');
     else if (state.phone.status === 'quota') note = tr('phoneQuotaOptional');
+    else if (state.phone.status === 'outdated') note = tr('phoneOutdatedOptional');
     return {
       show: true,
       required: required,
       ask: tr(required ? 'phoneAskRequired' : 'phoneAskOptional', { site: site }),
       status: state.phone.status,
       note: note,
-      // after a quota error the button would only fail again
-      canTap: state.phone.status !== 'granted' && state.phone.status !== 'quota',
+      // after a quota error, or on a base library without phone codes, it would only fail again
+      canTap: state.phone.status === 'none' || state.phone.status === 'declined',
     };
   }
 
@@ -589,8 +781,9 @@ function createLoginFlow(opts) {
         nicknamePlaceholder: tr('nicknamePlaceholder'),
         askHint: tr('askHint'),
         sureConfirm: tr('sureConfirm'),
+        updateWeChat: tr('updateWeChat'),
       },
-      busyText: phase === 'starting' ? tr('loading') : phase === 'checking' ? tr('checking') : phase === 'confirming' ? tr('confirming') : phase === 'cancelling' ? tr('cancelling') : '',
+      busyText: BUSY_TEXT[phase] ? tr(BUSY_TEXT[phase]) : '',
       site: null,
       ask: '',
       rows: [],
@@ -603,9 +796,11 @@ function createLoginFlow(opts) {
         showNickname: cfg.profile.nickname,
         showAvatar: !!cfg.profile.avatarUploadUrl,
         nickname: state.profile.nickname,
+        nicknameNote: NICKNAME_NOTE[state.profile.review] ? tr(NICKNAME_NOTE[state.profile.review]) : '',
         avatarPath: state.profile.avatarPath,
       },
       canConfirm: canConfirm(),
+      confirmBusy: state.settling,
       message: null,
       error: null,
     };
@@ -625,8 +820,9 @@ function createLoginFlow(opts) {
       };
     }
     if (phase === 'idle') v.message = { title: tr('idleTitle'), text: tr('idleText') };
-    if (phase === 'done') v.message = { title: tr('doneTitle'), text: tr('doneText', { site: siteName() }) };
-    if (phase === 'cancelled') v.message = { title: tr('cancelledTitle'), text: tr('cancelledText') };
+    if (phase === 'done') v.message = outcomeMessage();
+    if (phase === 'cancelled') v.message = { title: tr('cancelledTitle'), text: tr('cancelledText'), tone: 'info' };
+    if (phase === 'closed') v.message = { title: tr('closedTitle'), text: tr('closedText'), tone: 'info' };
     if (phase === 'error' && state.error) {
       v.error = errors.describeError(state.error.code, lang, {
         site: siteName(),
@@ -634,8 +830,24 @@ function createLoginFlow(opts) {
         requestId: state.error.requestId,
         place: state.error.place,
       });
+      // the "Update WeChat" button only where WeChat offers its update page
+      if (v.error.actions.update && typeof wx.updateWeChatApp !== 'function') v.error.actions.update = false;
     }
     return v;
+  }
+
+  // What the phone says once the login is confirmed: the account service's decision when
+  // the gateway passed it on, else only that it was confirmed (the computer shows the rest).
+  function outcomeMessage() {
+    const site = siteName();
+    const o = state.outcome || { outcome: null, reason: null };
+    if (o.outcome === 'succeeded') return { title: tr('doneTitle'), text: tr('doneText', { site: site }), tone: 'ok' };
+    if (o.outcome === 'binding_required') return { title: tr('bindingTitle'), text: tr('bindingText', { site: site }), tone: 'info' };
+    if (o.outcome === 'failed') {
+      const key = o.reason && FAILED_REASONS[o.reason] ? 'failed_' + o.reason : 'failed_other';
+      return { title: tr(key + '_title'), text: tr(key, { site: site, code: o.reason || 'failed' }), tone: 'bad' };
+    }
+    return { title: tr('confirmedTitle'), text: tr('confirmedText', { site: site }), tone: 'info' };
   }
 
   function getState() {
@@ -650,6 +862,9 @@ function createLoginFlow(opts) {
     setAcknowledged: setAcknowledged,
     onPhoneNumber: onPhoneNumber,
     setNickname: setNickname,
+    onNicknameReview: onNicknameReview,
+    updateWeChat: updateWeChat,
+    inProgress: inProgress,
     onChooseAvatar: onChooseAvatar,
     confirm: confirm,
     confirmFarAway: confirmFarAway,
@@ -666,5 +881,8 @@ function createLoginFlow(opts) {
 
 module.exports = {
   PHONE_QUOTA_ERRNO: PHONE_QUOTA_ERRNO,
+  NICKNAME_REVIEW_WAIT_MS: NICKNAME_REVIEW_WAIT_MS,
+  STATUS_POLLS: STATUS_POLLS,
+  STATUS_WAIT_MS: STATUS_WAIT_MS,
   createLoginFlow: createLoginFlow,
 };

@@ -1,5 +1,5 @@
 'use strict';
-// Client for the scan-gateway API (POST /mp/v1/scan, /confirm, /cancel).
+// Client for the scan-gateway API (POST /mp/v1/scan, /confirm, /status, /cancel).
 //
 // wx.request is callback based; requestJson wraps it in a promise and turns
 // every outcome into either the parsed 2xx body or a GatewayError with a
@@ -223,6 +223,24 @@ function normalizeScan(body, ticket, allowHttp) {
   };
 }
 
+// The account service's decision on a confirmed login, as the gateway passes it on.
+// Anything unknown reads as "not said" (null): the phone then claims no result.
+const FINAL = { succeeded: true, binding_required: true, failed: true };
+// The confirm answer's own status; a gateway that already knows may name the final one.
+const CONFIRMED = { confirmed: true, succeeded: true, binding_required: true, failed: true };
+
+// {outcome: 'succeeded'|'binding_required'|'failed'|'pending'|null, reason: code|null}
+// `outcome` says it; else a final ticket `status` does; a ticket still `confirmed` (read
+// through /status) is still waiting for the account service.
+function normalizeOutcome(body, confirmedMeansPending) {
+  let outcome = null;
+  if (typeof body.outcome === 'string' && (FINAL[body.outcome] || body.outcome === 'pending')) outcome = body.outcome;
+  else if (typeof body.status === 'string' && FINAL[body.status]) outcome = body.status;
+  else if (confirmedMeansPending && body.status === 'confirmed') outcome = 'pending';
+  const reason = typeof body.reason === 'string' && /^[a-z0-9_]{1,64}$/.test(body.reason) ? body.reason : null;
+  return { status: body.status, outcome: outcome, reason: outcome === 'failed' ? reason : null };
+}
+
 function defaultWait(ms) {
   return new Promise(function (resolve) {
     setTimeout(resolve, ms);
@@ -236,7 +254,7 @@ function busyWaitMs(err, attempt) {
   return Math.min(Math.max(s, 0.5), BUSY_WAIT_MAX_S) * 1000;
 }
 
-// createGateway({wx, baseUrl, timeoutMs, lang, allowInsecureHttp, wait}) -> {scan, confirm, cancel}
+// createGateway({wx, baseUrl, timeoutMs, lang, allowInsecureHttp, wait}) -> {scan, confirm, status, cancel}
 // (allowInsecureHttp: also show http:// site logos, for local development; wait(ms): the
 // pause before retrying a busy answer, a promise)
 function createGateway(opts) {
@@ -280,8 +298,15 @@ function createGateway(opts) {
       if (e.avatarUrl) data.avatar_url = e.avatarUrl;
       if (e.farAwayAcknowledged) data.far_away_acknowledged = true;
       return post('/mp/v1/confirm', data).then(function (body) {
-        if (!body || body.status !== 'confirmed') throw new GatewayError('bad_response', { status: 200 });
-        return body;
+        if (!body || !CONFIRMED[body.status]) throw new GatewayError('bad_response', { status: 200 });
+        return normalizeOutcome(body, false);
+      });
+    },
+    // What became of a confirmed login (see README, "Outcome after confirm").
+    status: function (ticket, session) {
+      return post('/mp/v1/status', { ticket: ticket, session: session }).then(function (body) {
+        if (!body || typeof body.status !== 'string') throw new GatewayError('bad_response', { status: 200 });
+        return normalizeOutcome(body, true);
       });
     },
     cancel: function (ticket, session) {
@@ -300,6 +325,7 @@ module.exports = {
   createGateway: createGateway,
   requestJson: requestJson,
   normalizeScan: normalizeScan,
+  normalizeOutcome: normalizeOutcome,
   normalizeLocation: normalizeLocation,
   placeText: placeText,
   joinUrl: joinUrl,

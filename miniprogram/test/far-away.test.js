@@ -176,7 +176,7 @@ test('refused at the scan: the phone says why and where the computer is, and off
     assert.equal(v.error.code, 'far_away_refused');
     assert.equal(v.error.title, title);
     assert.ok(v.error.message.includes(place), v.error.message);
-    assert.deepEqual(v.error.actions, { rescan: true, retry: false, close: true });
+    assert.deepEqual(v.error.actions, { rescan: true, retry: false, close: true, update: false });
     await flow.close();
     // The login is over on the server: nothing to cancel.
     assert.deepEqual(wx.requests.map((r) => r.path), ['/mp/v1/scan']);

@@ -16,6 +16,7 @@ function setup(opts) {
     config: h.config(o.config),
     now: h.fixedNow,
     tzOffsetMinutes: o.tz === undefined ? 480 : o.tz,
+    wait: o.wait,
     onChange: (v) => views.push(v),
   });
   return { wx: wx, flow: flow, views: views, phases: () => views.map((v) => v.phase) };
@@ -49,7 +50,9 @@ test('wxacode happy path: scene -> wx.login -> scan -> review -> confirm', async
 
   await flow.confirm();
   assert.equal(flow.view().phase, 'done');
-  assert.equal(flow.view().message.text, 'You are now logged in to Demo Shop on your computer. You can close this page.');
+  // the gateway did not pass on the account service's decision: no claim of success
+  assert.equal(flow.view().message.title, 'Confirmed');
+  assert.equal(flow.view().message.text, 'Confirmed — look at your computer to see the result.');
   assert.deepEqual(paths(wx), ['/mp/v1/scan', '/mp/v1/confirm']);
   assert.deepEqual(wx.requests[1].data, { ticket: h.TICKET, session: 'sess-opaque-1' });
   assert.deepEqual(wx.callNames(), ['hideShareMenu', 'setNavigationBarTitle', 'login', 'request', 'request']);
@@ -316,7 +319,7 @@ test('phone quota, required: explained, the PC is released, only Close', async (
   assert.equal(v.phase, 'error');
   assert.equal(v.error.code, 'phone_unavailable');
   assert.match(v.error.message, /Demo Shop needs your phone number/);
-  assert.deepEqual(v.error.actions, { rescan: false, retry: false, close: true });
+  assert.deepEqual(v.error.actions, { rescan: false, retry: false, close: true, update: false });
   assert.deepEqual(paths(wx), ['/mp/v1/scan', '/mp/v1/cancel']);
   await flow.close();
   assert.deepEqual(paths(wx), ['/mp/v1/scan', '/mp/v1/cancel']);
@@ -383,6 +386,7 @@ test('nickname is optional, trimmed, capped and sent', async () => {
   flow.setNickname('  小明\u0007 ' + '字'.repeat(40));
   assert.equal(Array.from(flow.getState().profile.nickname).length, 32);
   flow.setNickname('  Ming  ');
+  flow.onNicknameReview({ pass: true, timeout: false });
   await flow.confirm();
   assert.deepEqual(wx.requests[1].data, { ticket: h.TICKET, session: 'sess-opaque-1', nickname: 'Ming' });
 });
@@ -733,7 +737,7 @@ test('close falls back to navigateBack without exitMiniProgram', async () => {
   };
   await flow.start({});
   await flow.close();
-  assert.deepEqual(back, { delta: 1 });
+  assert.equal(back.delta, 1);
 });
 
 test('leaving the page (onUnload) during review cancels once', async () => {

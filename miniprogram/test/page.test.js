@@ -61,7 +61,8 @@ test('page adapter: onLoad -> review, handlers reach the flow, onUnload cancels'
   await tick();
   assert.equal(page.data.view.phone.status, 'declined');
   page.onNicknameInput({ detail: { value: 'Ming' } });
-  page.onConfirm();
+  page.onNicknameReview({ detail: { pass: true, timeout: false } });
+  page.onConfirm({ detail: { value: { nickname: 'Ming' } } });
   await tick();
   assert.equal(page.data.view.phase, 'done');
   assert.equal(wx.requests[1].data.nickname, 'Ming');

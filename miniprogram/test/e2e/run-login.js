@@ -182,6 +182,10 @@ function summary(flow, settings, extra) {
     request: s.scan ? s.scan.request : null,
     phone: s.scan ? { requested: s.scan.phone.requested, required: s.scan.phone.required, status: s.phone.status } : null,
     error: v.error ? { code: v.error.code, title: v.error.title, message: v.error.message, request_id: s.error && s.error.requestId } : null,
+    // the account service's decision as the gateway passed it on; null: not said
+    outcome: s.outcome ? s.outcome.outcome : null,
+    outcome_reason: s.outcome ? s.outcome.reason : null,
+    message: v.message ? { title: v.message.title, text: v.message.text } : null,
   };
   return Object.assign(out, extra || {});
 }
@@ -240,13 +244,18 @@ async function runLogin(env) {
     if (settings.action === 'cancel') {
       await flow.cancel();
     } else if (flow.canConfirm()) {
-      await flow.confirm();
+      // as the page's form submit hands it over: the field's value at the tap
+      await flow.confirm({ nickname: settings.nickname || '' });
     }
   }
   const wanted = settings.action === 'cancel' ? 'cancelled' : 'done';
   const phase = flow.view().phase;
-  const ok = phase === wanted;
+  const state = flow.getState();
+  // a login the account service refused is not a success, even though it was confirmed
+  const refused = phase === 'done' && state.outcome && state.outcome.outcome === 'failed';
+  const ok = phase === wanted && !refused;
   const extra = { ok: ok, phases: phases };
+  if (refused) extra.error = { code: state.outcome.reason || 'failed', message: flow.view().message.text };
   if (!ok && phase === 'review') {
     extra.error = { code: 'not_confirmable', message: 'Confirm stays disabled (phone required or warning not acknowledged)' };
   }

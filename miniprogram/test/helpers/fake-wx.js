@@ -21,6 +21,8 @@ function stripFunctions(args) {
 //   routes: {'/mp/v1/scan': [answer...]} answer = {status, body, header} | {fail: errMsg}
 //   scanCode: [{res} | {fail}]
 //   upload: [{status, data} | {fail}]
+//   sdkVersion                          base library version (default '3.3.4' with getAppBaseInfo)
+//   exitFails: errMsg                   wx.exitMiniProgram calls its fail callback (not from a tap)
 function createFakeWx(opts) {
   const o = opts || {};
   const calls = [];
@@ -69,6 +71,10 @@ function createFakeWx(opts) {
     },
     exitMiniProgram(args) {
       calls.push({ name: 'exitMiniProgram', args: stripFunctions(args) });
+      if (o.exitFails && args && typeof args.fail === 'function') later(() => args.fail({ errMsg: o.exitFails }));
+    },
+    updateWeChatApp(args) {
+      calls.push({ name: 'updateWeChatApp', args: stripFunctions(args) });
     },
     hideShareMenu(args) {
       calls.push({ name: 'hideShareMenu', args: stripFunctions(args) });
@@ -77,8 +83,8 @@ function createFakeWx(opts) {
       calls.push({ name: 'setNavigationBarTitle', args: stripFunctions(args) });
     },
   };
-  if (o.language !== undefined) {
-    wx.getAppBaseInfo = () => ({ language: o.language, SDKVersion: '3.3.4' });
+  if (o.language !== undefined || o.sdkVersion !== undefined) {
+    wx.getAppBaseInfo = () => ({ language: o.language, SDKVersion: o.sdkVersion || '3.3.4' });
   }
   if (o.systemLanguage !== undefined) {
     wx.getSystemInfoSync = () => ({ language: o.systemLanguage });
@@ -122,6 +128,28 @@ function scanBody(overrides) {
   );
 }
 
+// wait(ms) for the flow whose pauses the test releases itself: pending() lists the waits
+// asked for, release() ends them all.
+function manualWait() {
+  const waits = [];
+  function wait(ms) {
+    return new Promise((resolve) => waits.push({ ms: ms, resolve: resolve }));
+  }
+  wait.pending = () => waits.map((w) => w.ms);
+  wait.release = () => {
+    const all = waits.splice(0);
+    all.forEach((w) => w.resolve());
+    return all.length;
+  };
+  return wait;
+}
+
+// Lets the fake's setImmediate answers and the flow's promise chains run, for a bounded
+// number of event loop turns (a loaded machine stretches time, not turns).
+async function turns(n) {
+  for (let i = 0; i < (n || 50); i++) await new Promise((r) => setImmediate(r));
+}
+
 function ok(body) {
   return { status: 200, body: body };
 }
@@ -160,4 +188,6 @@ module.exports = {
   sceneQuery: sceneQuery,
   qQuery: qQuery,
   fixedNow: fixedNow,
+  manualWait: manualWait,
+  turns: turns,
 };
