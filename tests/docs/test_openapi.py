@@ -44,6 +44,8 @@ ERROR_MODULES = [
     "account.admin",
     "account.codes",
     "notifier.errors",
+    "account.clients",
+    "account.grants",
 ]
 SERVICE_ERROR_MODULES = ERROR_MODULES[4:]
 # Request schema -> the pydantic model the handler validates the body with.
