@@ -52,6 +52,7 @@ ROUTES = {
     "/api/": "qr-issuer",
     "/login": "qr-issuer",
     "/q/": "qr-issuer",
+    "/sdk/": "qr-issuer",
     "/mp/": "scan-gateway",
     "/oauth/": "account",
     "/.well-known/": "account",

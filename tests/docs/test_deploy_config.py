@@ -444,6 +444,7 @@ def test_nginx_routes_the_public_prefixes() -> None:
         "/login/static/login.js": "qr-issuer",
         "/api/v1/tickets": "qr-issuer",
         "/q/x": "qr-issuer",
+        "/sdk/minilogin.js": "qr-issuer",
         "/mp/v1/scan": "scan-gateway",
         "/oauth/token": "account",
         "/.well-known/jwks.json": "account",

@@ -37,6 +37,7 @@ ERROR_MODULES = [
     "shared.registry",
     "shared.wechat.errors",
     "qr_issuer.routes",
+    "qr_issuer.same_device",
     "scan_gateway.routes",
     "scan_gateway.proximity",
     "scan_gateway.sessions",

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from qr_issuer import pages, qr_png, routes
+from qr_issuer import pages, qr_png, routes, sdk
 from qr_issuer.context import ISSUER, Issuer
 from qr_issuer.settings import QrIssuerSettings
 from shared import ids
@@ -57,6 +57,7 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(pages.routes)
+    sdk.install(app)  # /sdk/, the same-device link, CORS for a site's own page
     app.router.add_routes(
         health_routes(
             "/internal/qr-issuer",
