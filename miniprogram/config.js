@@ -1,5 +1,7 @@
 // MiniLogin mini program: the ONE file an operator edits before uploading.
 // (The AppID itself goes into project.config.json; see README.md.)
+// Needs WeChat base library 2.21.2 or later (chooseAvatar, the nickname input, phone
+// codes): set that minimum in mp.weixin.qq.com too; older phones are asked to update.
 module.exports = {
   // Base URL of your scan-gateway.  Its host must be in the mini program's
   // "request legal domains" (mp.weixin.qq.com > Development > Server domain).
