@@ -819,7 +819,7 @@ function createLoginFlow(opts) {
         text: tr('sureText', { site: siteName(), computer: computerPlace(), phone: phonePlace() }),
       };
     }
-    if (phase === 'idle') v.message = { title: tr('idleTitle'), text: tr('idleText') };
+    if (phase === 'idle') v.message = { title: tr('idleTitle'), text: tr('idleText'), tone: 'info' };
     if (phase === 'done') v.message = outcomeMessage();
     if (phase === 'cancelled') v.message = { title: tr('cancelledTitle'), text: tr('cancelledText'), tone: 'info' };
     if (phase === 'closed') v.message = { title: tr('closedTitle'), text: tr('closedText'), tone: 'info' };
