@@ -9,10 +9,11 @@
     const idp = new URL(url).origin;
     const popup = window.open(url, "minilogin", "width=420,height=620");
     window.addEventListener("message", function onMessage(e) {
-      if (e.origin !== idp || !e.data || e.data.type !== "minilogin:result") return;
+      // OAuth 2.0 Web Message Response Mode: {type, response: {code|error, state, iss}}.
+      if (e.origin !== idp || !e.data || e.data.type !== "authorization_response") return;
       window.removeEventListener("message", onMessage);
       if (popup) popup.close();
-      location.assign("/demo/callback?" + new URLSearchParams({ code: e.data.code, state: e.data.state }));
+      location.assign("/demo/callback?" + new URLSearchParams(e.data.response));
     });
   });
 })();
