@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pymongo import AsyncMongoClient
 
 from bench.topology import SANDBOX_SECRETS, SECRETS, SERVICES, UNLIMITED, secantus_command
@@ -30,6 +32,7 @@ def _only(env: dict[str, str], allowed: set[str]) -> dict[str, str]:
 
 def common_env(
     *,
+    signing_key: Path,
     namespace: str,
     public_url: str,
     amqp_url: str,
@@ -57,10 +60,28 @@ def common_env(
         "ML_BUS_RECONNECT_SECONDS": "1",
         # nginx appends the client to X-Forwarded-For: one trusted hop.
         "ML_TRUSTED_PROXY_HOPS": "1",
+        "ML_JWT_PRIVATE_KEY_FILE": str(signing_key),
         # The built-in development secrets, shared with the sandbox: a test cluster, never a
         # deployment.
         "ML_ENV": "development",
     }
+
+
+def write_signing_key(path: Path) -> None:
+    """One RSA key for every account replica: in development each process would make its own,
+    and an ID token signed by one replica would fail against the JWKS another published."""
+    if path.exists():
+        return
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
 
 
 def plan_service(

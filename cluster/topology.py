@@ -180,6 +180,7 @@ class Cluster:
 
     def _service_env(self) -> dict[str, str]:
         return services.common_env(
+            signing_key=self.root / "secrets" / "jwt-private.pem",
             namespace=self.namespace,
             public_url=self.public_url,
             amqp_url=self.amqp_url,
@@ -213,6 +214,7 @@ class Cluster:
         t0 = time.monotonic()
         (self.root / "logs").mkdir(exist_ok=True)
         rabbit.write_cookie(self._cookie_home)
+        services.write_signing_key(self.root / "secrets" / "jwt-private.pem")
         nodes = self._rabbit_nodes()
         cluster_nodes = redis_nodes.plan_cluster(
             self.root / "redis",
