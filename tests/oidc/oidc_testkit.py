@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import jwt
-from minilogin_testkit import Stack, code_from, wait_for_status
+from minilogin_testkit import Stack, code_from, pkce, wait_for_status
 
 from devstack.seed import DEMO_CONNECTION
 from shared.settings import DEV_ADMIN_TOKEN
@@ -157,3 +157,68 @@ async def id_claims(stack: Stack, token: str, audience: str) -> dict[str, Any]:
         token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=audience, issuer=stack.public
     )
     return claims
+
+
+@dataclass(frozen=True)
+class Authorized:
+    code: str
+    verifier: str
+    nonce: str
+    state: str
+    redirect_url: str
+
+
+async def authorize(stack: Stack, params: dict[str, str]) -> tuple[int, str | None]:
+    """GET /login with `params` as a site's link would send it: the status and, for a
+    redirect back to the site, where to."""
+    async with stack.http.get(stack.url("/login"), params=params, allow_redirects=False) as r:
+        return r.status, r.headers.get("Location")
+
+
+def authorization_params(client: Client, **extra: str) -> tuple[dict[str, str], str]:
+    """A well-formed authorization request for `client`, and its PKCE verifier."""
+    verifier, challenge = pkce()
+    params = {
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile phone",
+        "state": "st-" + secrets.token_hex(4),
+        "nonce": "n-" + secrets.token_hex(4),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return {k: v for k, v in params.items() if v != ""}, verifier
+
+
+async def log_in_through_login(
+    stack: Stack, client: Client, openid: str, params: dict[str, str], verifier: str
+) -> Authorized:
+    """The hosted page accepts `params` (200), its script makes the ticket from them, the
+    person scans and confirms (sharing the phone number), and the browser is sent back."""
+    status, location = await authorize(stack, params)
+    assert (status, location) == (200, None), location
+    wanted = ("client_id", "redirect_uri", "state", "nonce", "scope", "code_challenge")
+    body: dict[str, Any] = {k: params[k] for k in wanted if k in params}
+    if "prompt" in params:
+        body["prompt"] = params["prompt"]
+    if "max_age" in params:
+        body["max_age"] = int(params["max_age"])
+    browser = stack.browser()
+    async with browser.session.post(stack.url("/api/v1/tickets"), json=body) as r:
+        assert r.status == 201, await r.text()
+        ticket = (await r.json())["ticket"]
+    async with browser.socket(ticket) as ws:
+        status, scan = await stack.scan(ticket, openid)
+        assert status == 200, scan
+        confirm = {
+            "ticket": ticket,
+            "session": scan["session"],
+            "nickname": "Conformance",
+            "phone_code": await stack.phone_code(openid),
+        }
+        assert (await stack.post("/mp/v1/confirm", confirm))[0] == 200
+        done = await wait_for_status(ws, "succeeded")
+    code, state = code_from(done["redirect_url"])
+    return Authorized(code, verifier, params.get("nonce", ""), state, done["redirect_url"])

@@ -265,6 +265,20 @@ def _tokens(
     return body
 
 
+async def _bearer(request: web.Request) -> str:
+    """The access token: in the Authorization header, or (RFC 6750 section 2.2) in a POST's
+    form body; not both."""
+    header = request.headers.get("Authorization", "")
+    in_body = ""
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        in_body = str((await request.post()).get("access_token", ""))
+    if header.startswith("Bearer ") and not in_body:
+        return header[7:]
+    if in_body and not header:
+        return in_body
+    raise InvalidToken()
+
+
 @routes.route("*", "/oauth/userinfo")
 async def userinfo(request: web.Request) -> web.Response:
     if request.method == "OPTIONS":
@@ -272,12 +286,10 @@ async def userinfo(request: web.Request) -> web.Response:
     if request.method not in ("GET", "POST"):
         raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST", "OPTIONS"])
     acct = _account(request)
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise InvalidToken()
+    presented = await _bearer(request)
     iss = acct.settings.issuer
     try:
-        claims = acct.access_tokens.verify(header[7:], audience=f"{iss}/oauth/userinfo", issuer=iss)
+        claims = acct.access_tokens.verify(presented, audience=f"{iss}/oauth/userinfo", issuer=iss)
     except jwt.PyJWTError as exc:
         raise InvalidToken() from exc
     try:
