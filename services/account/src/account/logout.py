@@ -75,7 +75,8 @@ async def end_session(request: web.Request) -> web.Response:
     if target:
         state = str(params.get("state", ""))
         location = with_query(target, {"state": state}) if state else target
-        raise web.HTTPFound(location, headers=headers)
+        # No body: aiohttp's HTTPFound would carry a "302: Found" text nobody reads.
+        return web.Response(status=302, headers={**headers, "Location": location})
     site = f" of {html.escape(app.name)}" if app else ""
     headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return web.Response(

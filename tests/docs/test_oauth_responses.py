@@ -1,0 +1,176 @@
+"""What the OpenID Connect endpoints really answer matches docs/openapi.yaml: every operation
+under /oauth/ and /.well-known/ is called for real (successes and refusals), and each answer's
+status is documented for it and its body validates against the documented schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import jsonschema
+import pytest
+import yaml
+from docs_support import ROOT
+from minilogin_testkit import Stack, code_from, wait_for_status
+
+from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONNECTION
+from shared.settings import DEV_ADMIN_TOKEN
+from shared.tickets import TicketStatus
+
+SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+PREFIXES = ("/oauth/", "/.well-known/")
+METHODS = {"get", "post", "options", "put", "patch", "delete"}
+OPERATIONS = {
+    (method.upper(), path)
+    for path, item in SPEC["paths"].items()
+    if path.startswith(PREFIXES)
+    for method in item
+    if method in METHODS
+}
+BASIC = {"Authorization": aiohttp.encode_basic_auth(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)}
+
+
+def _resolve(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+class Checker:
+    """Calls an operation and checks the answer against the document."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.seen: set[tuple[str, str, int]] = set()
+
+    async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        kw.setdefault("allow_redirects", False)
+        async with self.stack.http.request(method, self.stack.url(path), **kw) as r:
+            raw = await r.read()
+            status, ctype, headers = r.status, r.content_type, r.headers
+        op = SPEC["paths"][path][method.lower()]
+        assert str(status) in op["responses"], f"{method} {path} answered undocumented {status}"
+        response = _resolve(op["responses"][str(status)])
+        content = response.get("content", {})
+        body: Any = None
+        if ctype == "application/json":
+            assert "application/json" in content, f"{method} {path} {status}: JSON not documented"
+            body = json.loads(raw)
+            schema = {**content["application/json"]["schema"], "components": SPEC["components"]}
+            jsonschema.Draft202012Validator(schema).validate(body)
+        elif raw:
+            assert ctype in content, f"{method} {path} {status}: {ctype} not documented"
+        for name in response.get("headers", {}):
+            if name in ("Location", "Cache-Control", "Access-Control-Allow-Methods"):
+                assert name in headers, f"{method} {path} {status}: no {name}"
+        self.seen.add((method, path, status))
+        return status, body
+
+
+async def _tokens(stack: Stack, client_id: str = DEMO_CLIENT_ID) -> dict[str, Any]:
+    user = (await stack.users())[0]
+    login = await stack.log_in(user["openid"])
+    code, _ = code_from(login.done["redirect_url"])
+    status, tokens = await stack.exchange(code, login.verifier)
+    assert status == 200, tokens
+    return tokens  # type: ignore[no-any-return]  # the token endpoint's JSON object
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_every_oidc_operation_answers_as_documented(stack: Stack) -> None:
+    checker = Checker(stack)
+    # A refresh-token app with a logout page, on the demo connection.
+    status, app = await stack.post(
+        "/admin/v1/apps",
+        {
+            "name": "Docs check",
+            "redirect_uris": [stack.redirect_uri],
+            "post_logout_redirect_uris": [f"{stack.public}/demo/"],
+            "web_origins": [stack.public],
+            "refresh_tokens": True,
+            "connections": [DEMO_CONNECTION],
+        },
+        headers={"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"},
+    )
+    assert status == 201, app
+    origin = {"Origin": stack.public, "Access-Control-Request-Method": "POST"}
+
+    for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json"):
+        assert (await checker.call("GET", path))[0] == 200
+        assert (await checker.call("OPTIONS", path, headers=origin))[0] == 204
+
+    tokens = await _tokens(stack)
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await checker.call("GET", "/oauth/userinfo", headers=access))[0] == 200
+    assert (await checker.call("POST", "/oauth/userinfo", headers=access))[0] == 200
+    assert (await checker.call("GET", "/oauth/userinfo"))[0] == 401
+    assert (await checker.call("POST", "/oauth/userinfo", data={"access_token": "x"}))[0] == 401
+    assert (await checker.call("OPTIONS", "/oauth/userinfo", headers=origin))[0] == 204
+
+    token = "/oauth/token"
+    assert (await checker.call("POST", token, data={"grant_type": "x"}))[0] == 401
+    bad_code = {
+        "grant_type": "authorization_code",
+        "code": "nope",
+        "redirect_uri": stack.redirect_uri,
+        "code_verifier": "v" * 43,
+    }
+    assert (await checker.call("POST", token, data=bad_code, headers=BASIC))[0] == 400
+    assert (await checker.call("OPTIONS", token, headers=origin))[0] == 204
+
+    # The refresh-token app: a login, a refresh, a revocation, a logout.
+    user = (await stack.users())[0]
+    browser = stack.browser()
+    status, ticket, verifier = await browser.create_ticket(client_id=app["client_id"])
+    assert status == 201, ticket
+    # An OAuth-only grant (no openid): userinfo is not for it.
+    await stack.tickets.amend(ticket["ticket"], TicketStatus.PENDING, {"scope": "profile"})
+    async with browser.socket(ticket["ticket"]) as ws:
+        _, scan = await stack.scan(ticket["ticket"], user["openid"])
+        await stack.post("/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]})
+        done = await wait_for_status(ws, "succeeded")
+    code, _ = code_from(done["redirect_url"])
+    auth = {"Authorization": aiohttp.encode_basic_auth(app["client_id"], app["client_secret"])}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": stack.redirect_uri,
+        "code_verifier": verifier,
+    }
+    status, oauth_only = await checker.call("POST", token, data=form, headers=auth)
+    assert status == 200
+    assert "id_token" not in oauth_only
+    bearer = {"Authorization": f"Bearer {oauth_only['access_token']}"}
+    assert (await checker.call("GET", "/oauth/userinfo", headers=bearer))[0] == 403
+    refresh = {"grant_type": "refresh_token", "refresh_token": oauth_only["refresh_token"]}
+    status, fresh = await checker.call("POST", token, data=refresh, headers=auth)
+    assert status == 200
+
+    revoke = "/oauth/revoke"
+    assert (await checker.call("POST", revoke, data={"token": "x"}))[0] == 401
+    assert (await checker.call("POST", revoke, data={}, headers=auth))[0] == 400
+    form = {"token": fresh["refresh_token"]}
+    assert (await checker.call("POST", revoke, data=form, headers=auth))[0] == 200
+    assert (await checker.call("OPTIONS", revoke, headers=origin))[0] == 204
+
+    logout = "/oauth/logout"
+    hint = {"id_token_hint": tokens["id_token"]}
+    back = {
+        **hint,
+        "post_logout_redirect_uri": f"{stack.public}/demo/",
+        "client_id": DEMO_CLIENT_ID,
+    }
+    assert (await checker.call("GET", logout, params={"id_token_hint": "x"}))[0] == 400
+    assert (await checker.call("GET", logout, params=back))[0] == 400  # not the demo app's
+    assert (await checker.call("GET", logout, params=hint))[0] == 200
+    assert (await checker.call("POST", logout, data=hint))[0] == 200
+    assert (await checker.call("POST", logout, data={"id_token_hint": "x"}))[0] == 400
+    redirect = {"client_id": app["client_id"], "post_logout_redirect_uri": f"{stack.public}/demo/"}
+    assert (await checker.call("GET", logout, params=redirect))[0] == 302
+
+    exercised = {(method, path) for method, path, _ in checker.seen}
+    assert exercised == OPERATIONS, f"not exercised: {sorted(OPERATIONS - exercised)}"
