@@ -48,7 +48,11 @@ INLINE_PNG = "data:image/png;base64,"
 
 
 class LoginFailed(Exception):
-    pass
+    """A step of a login went wrong; `response` is the server's answer when it refused."""
+
+    def __init__(self, message: str, response: Response | None = None) -> None:
+        super().__init__(message)
+        self.response = response
 
 
 def error_kind(exc: BaseException) -> str:
@@ -120,7 +124,7 @@ class Client:
         r = await self.http.request(method, url, body=body, headers=headers)
         self.api[name].append(now() - t0)
         if r.status != expect:
-            raise LoginFailed(f"{name}: HTTP {r.status} {r.body[:120]!r}")
+            raise LoginFailed(f"{name}: HTTP {r.status} {r.body[:120]!r}", r)
         return r, r.body
 
     async def create_ticket(self) -> tuple[str, str, str, str, str]:
@@ -188,8 +192,9 @@ class Client:
         )  # fmt: skip
         return sent
 
-    async def token(self, redirect_url: str, verifier: str, nonce: str) -> None:
-        """The site's backend swaps the code for tokens and verifies the ID token."""
+    async def token(self, redirect_url: str, verifier: str, nonce: str) -> dict[str, Any]:
+        """The site's backend swaps the code for tokens and verifies the ID token; returns
+        its claims."""
         code = parse_qs(urlsplit(redirect_url).query)["code"][0]
         _, body = await self.call(
             "POST /oauth/token",
@@ -213,6 +218,7 @@ class Client:
         )
         if claims.get("nonce") != nonce:
             raise LoginFailed("id_token nonce mismatch")
+        return dict(claims)
 
 
 class Watcher:
