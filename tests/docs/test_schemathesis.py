@@ -65,6 +65,12 @@ OPERATIONS = _operations()
 NOTHING_INVALID = {
     "GET /.well-known/jwks.json",
     "GET /.well-known/openid-configuration",
+    "OPTIONS /.well-known/jwks.json",
+    "OPTIONS /.well-known/openid-configuration",
+    "OPTIONS /oauth/revoke",
+    "OPTIONS /oauth/token",
+    "OPTIONS /oauth/userinfo",
+    "POST /oauth/logout",  # a form of optional, unconstrained strings
     "GET /api/v1/connections/{connection}/logo.png",
     "GET /q/{ticket}",
 }
