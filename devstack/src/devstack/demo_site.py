@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import jwt
@@ -41,8 +41,9 @@ def _pkce() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
-def _page(body: str) -> web.Response:
-    # The hosted login page's policy: no framing (clickjacking), no inline script.
+def _page(body: str, issuer: str) -> web.Response:
+    # The hosted login page's policy: no framing (clickjacking), no inline script. The SDK
+    # comes from MiniLogin's origin, as a customer's site would load it.
     return web.Response(
         content_type="text/html",
         headers=SECURITY_HEADERS,
@@ -51,6 +52,7 @@ def _page(body: str) -> web.Response:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/demo/static/demo.css"></head>
 <body><main class="shop"><h1>MiniLogin Demo Shop</h1>{body}</main>
+<script src="{html.escape(issuer)}/sdk/minilogin.js" defer></script>
 <script src="/demo/static/demo.js" defer></script></body></html>""",
     )
 
@@ -70,18 +72,33 @@ async def home(request: web.Request) -> web.Response:
             for k, v in user.items()
         )
         name = html.escape(str(user.get("name") or user["sub"]))
-        return _page(f"""<p id="welcome" class="ok">Logged in as
+        return _page(
+            f"""<p id="welcome" class="ok">Logged in as
 <strong id="who">{name}</strong></p>
 <p class="muted">From a verified ID token (RS256, checked against the JWKS):</p>
-<table id="claims">{rows}</table>
-<form method="post" action="/demo/logout"><button type="submit">Log out</button></form>""")
-    return _page("""<p>Welcome! Log in to see your orders.</p>
-<p><a class="button" id="login" href="/demo/login">Log in with WeChat</a></p>
-<p><button type="button" id="login-popup" class="secondary">
-Log in with WeChat (popup)</button></p>""")
+<table id="claims"><caption class="muted">Claims</caption>{rows}</table>
+<form method="post" action="/demo/logout"><button type="submit">Log out</button></form>""",
+            demo.issuer,
+        )
+    # Three ways in: the hosted page (redirect), the SDK's popup, the SDK's QR in this page.
+    return _page(
+        """<p>Welcome! Log in to see your orders.</p>
+<div class="ways">
+<a class="button" id="login" href="/demo/login">Log in with WeChat</a>
+<button type="button" id="login-popup" class="secondary">Log in in a popup</button>
+<button type="button" id="login-embedded" class="secondary">Show the QR code here</button>
+</div>
+<section id="minilogin" class="embedded" aria-label="Log in with WeChat" hidden></section>
+<p id="dev" class="muted" hidden><a id="phone-link" target="_blank" rel="noopener">
+Open the phone simulator (development)</a></p>
+<section aria-labelledby="events-title"><h2 id="events-title">What the SDK told this page</h2>
+<ol id="events" class="events"></ol></section>""",
+        demo.issuer,
+    )
 
 
 def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[str, str]:
+    """The hosted page's URL with a fresh state, nonce and PKCE pair (verifier kept here)."""
     state = secrets.token_urlsafe(16)
     nonce = secrets.token_urlsafe(16)
     verifier, challenge = _pkce()
@@ -104,10 +121,26 @@ def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[st
 
 @routes.get("/demo/login")
 async def login(request: web.Request) -> web.Response:
+    """Redirect mode: off to the hosted page. `?sdk=1`: the authorization request's values
+    as JSON for the SDK (popup or embedded), the PKCE verifier kept here for the exchange."""
     demo = request.app[DEMO]
-    url, state = _authorize_url(demo, request, request.query.get("mode", "redirect"))
-    popup = request.query.get("mode") == "popup"
-    resp: web.Response = web.json_response({"url": url}) if popup else web.HTTPFound(url)
+    url, state = _authorize_url(demo, request, "redirect")
+    resp: web.Response
+    if request.query.get("sdk") == "1":
+        query = parse_qs(urlsplit(url).query)
+        resp = web.json_response(
+            {
+                "issuer": demo.issuer,
+                "client_id": DEMO_CLIENT_ID,
+                "redirect_uri": f"{demo.issuer}/demo/callback",
+                "state": state,
+                "nonce": query["nonce"][0],
+                "code_challenge": query["code_challenge"][0],
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+    else:
+        resp = web.HTTPFound(url)
     resp.set_cookie("demo_state", state, httponly=True, samesite="Lax", path="/demo/")
     if isinstance(resp, web.HTTPFound):
         raise resp
@@ -121,7 +154,8 @@ async def callback(request: web.Request) -> web.Response:
     if not code or state != request.cookies.get("demo_state") or state not in demo.pending:
         return _page(
             '<p class="bad" id="error">Login failed: state mismatch. '
-            '<a href="/demo/">Try again</a></p>'
+            '<a href="/demo/">Try again</a></p>',
+            demo.issuer,
         )
     verifier, nonce, _ = demo.pending.pop(state)
     http = request.app[HTTP]
@@ -139,11 +173,12 @@ async def callback(request: web.Request) -> web.Response:
     if "id_token" not in tokens:
         return _page(
             f'<p class="bad" id="error">Token exchange refused: '
-            f"{html.escape(str(tokens.get('error')))}</p>"
+            f"{html.escape(str(tokens.get('error')))}</p>",
+            demo.issuer,
         )
     claims = await verify_id_token(http, demo.issuer, tokens["id_token"], DEMO_CLIENT_ID)
     if claims.get("nonce") != nonce:
-        return _page('<p class="bad" id="error">Login failed: nonce mismatch.</p>')
+        return _page('<p class="bad" id="error">Login failed: nonce mismatch.</p>', demo.issuer)
     session = secrets.token_urlsafe(24)
     demo.sessions[session] = {
         k: claims[k]
