@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from cluster.procs import ClusterError
-from cluster.topology import ENV_FILE, Cluster
-
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "var" / "cluster"
+from cluster.topology import DEFAULT_DIR, ENV_FILE, Cluster
 
 
 async def up(root: Path, store: str) -> None:

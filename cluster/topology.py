@@ -31,6 +31,8 @@ Store = Literal["cluster", "sentinel"]
 STATE = "state.json"
 ENV_FILE = "cluster.env"
 NAMESPACE = "mlcluster"
+# Where make cluster-up keeps the cluster's state, data and logs.
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "var" / "cluster"
 
 
 @dataclass

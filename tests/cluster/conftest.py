@@ -3,6 +3,7 @@ fixtures the shared ticket-store tests take, over its Redis Cluster and its Sent
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -34,6 +35,11 @@ def nginx_installed() -> None:
 async def cluster(
     nginx_installed: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
+    """A cluster of the session's own; with ML_CLUSTER_DIR set (what cluster.env names), the
+    one make cluster-up started there instead, left running afterwards."""
+    if running := os.environ.get("ML_CLUSTER_DIR"):
+        yield Cluster.attach(Path(running))
+        return
     started = Cluster.plan(tmp_path_factory.mktemp("cluster") / "cluster")
     t0 = time.monotonic()
     await started.start(with_services=False)
