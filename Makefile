@@ -61,7 +61,7 @@ services:
 	@scripts/ensure-services.sh
 
 ## Debian's chromium for the browser tests (Playwright uses it; it downloads no browser),
-## and their pinned npm packages (axe-core, terser).
+## and their pinned npm packages (axe-core, oidc-client-ts, terser, typescript).
 browser:
 	@scripts/ensure-chromium.sh
 	@scripts/ensure-browser-tools.sh

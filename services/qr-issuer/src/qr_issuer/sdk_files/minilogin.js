@@ -8,13 +8,13 @@
       confirmed: "Confirmed, logging you in…", succeeded: "Logged in",
       cancelled: "You cancelled on your phone", expired: "This QR code has expired",
       failed: "Login failed", refresh: "Get a new code", alt: "QR code to scan with WeChat to log in",
-      wechat: "Open in WeChat", popup: "Finish logging in in the window that opened"
+      wechat: "Open in WeChat", here: "On this phone? Open WeChat to log in"
     },
     zh: {
       loading: "正在生成二维码…", pending: "请使用微信扫描二维码", scanned: "扫码成功，请在手机上确认登录",
       by: "扫码账号：", confirmed: "已确认，正在登录…", succeeded: "登录成功", cancelled: "你已在手机上取消登录",
       expired: "二维码已过期", failed: "登录失败", refresh: "刷新二维码", alt: "微信扫码登录的二维码",
-      wechat: "在微信中打开", popup: "请在打开的窗口中完成登录"
+      wechat: "在微信中打开", here: "在本机登录？请打开微信"
     }
   };
   var TERMINAL = { succeeded: 1, failed: 1, binding_required: 1, cancelled: 1, expired: 1 };
@@ -159,7 +159,8 @@
     var ui = this.ui, s = this.status, t = this.text;
     if (!ui) return;
     ui.box.setAttribute("data-status", s);
-    ui.status.textContent = s === "binding_required" ? t.failed : t[s] || s;
+    var here = s === "pending" && this.sameDevice();
+    ui.status.textContent = here ? t.here : s === "binding_required" ? t.failed : t[s] || s;
     var a = this.account, shown = !!(a && (s === "scanned" || s === "confirmed"));
     ui.who.hidden = !shown;
     if (shown) {
@@ -169,7 +170,7 @@
     }
     ui.refresh.hidden = !(s === "expired" || s === "cancelled" || s === "failed");
     ui.img.style.opacity = s === "pending" ? "" : "0.25";
-    ui.wechat.hidden = !(s === "pending" && this.sameDevice());
+    ui.wechat.hidden = !here;
   };
 
   // A phone-sized screen on a phone: the person cannot scan their own screen.
