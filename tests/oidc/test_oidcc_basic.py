@@ -68,6 +68,8 @@ async def test_oidcc_server(stack: Stack) -> None:
     assert claims["exp"] > claims["iat"]
     assert isinstance(claims["auth_time"], int)
     assert claims["sub"]
+    # RFC 9207: the answer names its issuer, as discovery says it will.
+    assert parse_qs(urlsplit(login.redirect_url).query)["iss"] == [stack.public]
 
 
 async def test_oidcc_server_client_secret_post(stack: Stack) -> None:

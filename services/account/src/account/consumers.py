@@ -156,6 +156,7 @@ async def _succeed(
     params = {"code": code}
     if ticket.state:
         params["state"] = ticket.state
+    params["iss"] = acct.settings.issuer  # RFC 9207: the site can tell which issuer answered
     redirect_url = with_query(ticket.redirect_uri, params)
     # The code is stored in the same round trip as the transition; if the transition is
     # refused, the stored code is one nobody was told and it expires unused.

@@ -88,6 +88,7 @@ async def discovery(request: web.Request) -> web.Response:
                 "none",
             ],
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
             "scopes_supported": list(SCOPES),
             "claims_supported": [
                 "sub",
