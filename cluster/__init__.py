@@ -11,6 +11,6 @@ three replicas), a Sentinel setup, and two replicas of each service behind nginx
 `python -m cluster up|down|status` (make cluster-up / cluster-down) is the same from a shell."""
 
 from cluster.procs import ClusterError
-from cluster.topology import DEFAULT_DIR, Cluster
+from cluster.topology import DEFAULT_DIR, Cluster, running_cluster
 
-__all__ = ["DEFAULT_DIR", "Cluster", "ClusterError"]
+__all__ = ["DEFAULT_DIR", "Cluster", "ClusterError", "running_cluster"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -546,3 +547,18 @@ async def _is_primary(port: int) -> bool:
         return (await client.info("replication")).get("role") == "master"
     finally:
         await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_cluster(root: Path, *, with_services: bool = True) -> AsyncIterator[Cluster]:
+    """A cluster for a test session: the one `ML_CLUSTER_DIR` names (make cluster-up's,
+    left running afterwards), else a new one in `root`, stopped and removed at the end."""
+    if existing := os.environ.get("ML_CLUSTER_DIR"):
+        yield Cluster.attach(Path(existing))
+        return
+    cluster = Cluster.plan(root)
+    await cluster.start(with_services=with_services)
+    try:
+        yield cluster
+    finally:
+        await cluster.stop()

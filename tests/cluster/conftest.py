@@ -3,7 +3,6 @@ fixtures the shared ticket-store tests take, over its Redis Cluster and its Sent
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 import uuid
@@ -13,16 +12,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from cluster import Cluster
+from cluster import Cluster, running_cluster
 from shared.clock import FakeClock
 from shared.keys import Keys
 from shared.redis import close_redis, open_redis
 from shared.tickets import TicketStore
 
 REPO = Path(__file__).resolve().parents[2]
-# Starting takes about 30 s on two shared cores (RabbitMQ forming its cluster is most of it);
-# the first test using the fixture pays it.
-START_TIMEOUT = 300
 
 
 @pytest.fixture(scope="session")
@@ -35,19 +31,14 @@ def nginx_installed() -> None:
 async def cluster(
     nginx_installed: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
-    """A cluster of the session's own; with ML_CLUSTER_DIR set (what cluster.env names), the
-    one make cluster-up started there instead, left running afterwards."""
-    if running := os.environ.get("ML_CLUSTER_DIR"):
-        yield Cluster.attach(Path(running))
-        return
-    started = Cluster.plan(tmp_path_factory.mktemp("cluster") / "cluster")
+    """A cluster of the session's own (services started by the first test needing them), or
+    make cluster-up's when ML_CLUSTER_DIR names it."""
     t0 = time.monotonic()
-    await started.start(with_services=False)
-    print(f"cluster started in {time.monotonic() - t0:.1f} s: {started.timings}")  # noqa: T201
-    try:
+    root = tmp_path_factory.mktemp("cluster") / "cluster"
+    async with running_cluster(root, with_services=False) as started:
+        print(f"cluster ready in {time.monotonic() - t0:.1f} s: {started.timings}")  # noqa: T201
         yield started
-    finally:
-        await started.stop()
+    if "stop" in started.timings:
         print(f"cluster stopped in {started.timings['stop']:.1f} s")  # noqa: T201
 
 
