@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from aiohttp import web
 from axe import assert_accessible
 from browserkit import PHONE, chromium, screenshot_dir
-from minilogin_testkit import Stack
+from minilogin_testkit import Stack, free_port
 from playwright.async_api import Browser, Page
 
 from shared.clock import FakeClock
@@ -256,3 +257,55 @@ async def test_the_phone_simulators_warning_is_accessible(
     await phone.wait_for_selector("#risk:not([hidden])")
     await phone.screenshot(path=str(shots / "sdk-8-phone-simulator-warning.png"), full_page=True)
     await assert_accessible(phone, "phone simulator, album picture warning")
+
+
+SHOP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><main><h1>Another origin of the same site</h1><div id="login"></div><ol id="events"></ol>
+</main><script src="{issuer}/sdk/minilogin.js"></script><script>
+const log = (t) => {{ const li = document.createElement("li"); li.textContent = t;
+  document.getElementById("events").appendChild(li); }};
+MiniLogin({{ issuer: "{issuer}", clientId: "demo", redirectUri: "{issuer}/demo/callback",
+  container: "#login", lang: "en", onReady: (i) => log("onReady " + JSON.stringify(i)),
+  onError: (e) => log("onError " + JSON.stringify(e)),
+  onSuccess: (r) => log("onSuccess " + JSON.stringify(r)) }}).start();
+</script></body></html>"""
+
+
+@pytest.fixture
+async def shop_origin(stack: Stack) -> AsyncIterator[str]:
+    """A site's page on another port of the same host: another origin, the same site."""
+    app = web.Application()
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=SHOP_PAGE.format(issuer=stack.public), content_type="text/html")
+
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_registered_page_of_another_origin_embeds_the_qr_and_gets_the_code(
+    stack: Stack, browser: Browser, shop_origin: str
+) -> None:
+    await stack.db.apps.update_one({"client_id": "demo"}, {"$push": {"web_origins": shop_origin}})
+    user = (await stack.users())[0]
+    page = await (await browser.new_context(locale="en-US")).new_page()
+    await page.goto(shop_origin)
+    await _wait_event(page, "onReady")
+    ticket = json.loads((await _events(page))[0].removeprefix("onReady "))["ticket"]
+    # The ticket API answered this origin (CORS, credentials) and bound the ticket to this
+    # browser; the notifier let it open the ticket's socket. The phone logs in:
+    _, scan = await stack.scan(ticket, user["openid"])
+    await stack.post("/mp/v1/confirm", {"ticket": ticket, "session": scan["session"]})
+    await _wait_event(page, "onSuccess")
+    result = json.loads((await _events(page))[-1].removeprefix("onSuccess "))
+    status, tokens = await stack.exchange(result["code"], result["codeVerifier"])
+    assert status == 200, tokens
+    claims = await stack.verify_id_token(tokens["id_token"])  # signature, issuer, audience
+    assert claims["sub"]
