@@ -1,6 +1,6 @@
 """Three RabbitMQ nodes from Debian's package, clustered, beside the machine's own broker.
 
-Each node has its own name (ml1@localhost ...), AMQP and distribution ports, data and log
+Each node has its own name (ml1-<amqp port>@localhost ...), AMQP and distribution ports, data and log
 folders, a config file and an empty plugins file; they share an Erlang cookie through a HOME
 of their own. The epmd already running is shared (it only maps names to ports)."""
 
@@ -43,10 +43,16 @@ def node_config(amqp_port: int) -> str:
     )
 
 
+def node_name(i: int, amqp_port: int) -> str:
+    return f"ml{i}-{amqp_port}@localhost"
+
+
 def plan_nodes(root: Path, ports: list[tuple[int, int]], cookie_home: Path) -> list[RabbitNode]:
     nodes = []
     for i, (amqp_port, dist_port) in enumerate(ports, start=1):
-        name = f"ml{i}@localhost"
+        # The AMQP port in the name: two clusters on one machine (a chaos run beside the
+        # cluster tests) register different names with epmd instead of refusing to boot.
+        name = node_name(i, amqp_port)
         base = root / f"ml{i}"
         for sub in ("mnesia", "log"):
             (base / sub).mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ class Cluster:
         return rabbit.Rabbitmqctl(self._cookie_home)
 
     def rabbit_node(self, i: int) -> str:
-        return f"ml{i}@localhost"
+        return rabbit.node_name(i, self.ports[f"rabbit-{i}"])
 
     def _service_env(self) -> dict[str, str]:
         return services.common_env(
@@ -420,7 +420,8 @@ class Cluster:
         """The process (`rabbit-2`) whose node leads the quorum queue `queue`."""
         for row in await self.queues():
             if row["name"] == queue:
-                return f"rabbit-{str(row['leader'])[2]}"
+                i = next(i for i in self.rabbit_indexes if self.rabbit_node(i) == row["leader"])
+                return f"rabbit-{i}"
         raise ClusterError(f"no queue {queue!r}")
 
     async def wait_queue_leader(self, queue: str, not_on: str, within: float = 30) -> str:
