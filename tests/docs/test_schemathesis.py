@@ -73,6 +73,7 @@ NOTHING_INVALID = {
     "POST /oauth/logout",  # a form of optional, unconstrained strings
     "GET /api/v1/connections/{connection}/logo.png",
     "GET /q/{ticket}",
+    "GET /favicon.ico",
 }
 RUNS = [
     pytest.param(label, mode, id=f"{label} {mode.value}")
