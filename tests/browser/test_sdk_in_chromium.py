@@ -309,3 +309,10 @@ async def test_a_registered_page_of_another_origin_embeds_the_qr_and_gets_the_co
     assert status == 200, tokens
     claims = await stack.verify_id_token(tokens["id_token"])  # signature, issuer, audience
     assert claims["sub"]
+
+
+async def test_the_shops_error_page_is_accessible(stack: Stack, browser: Browser) -> None:
+    page = await (await browser.new_context(locale="en-US")).new_page()
+    await page.goto(f"{stack.public}/demo/callback?code=stale&state=unknown")
+    assert "state mismatch" in (await page.text_content("#error") or "")
+    await assert_accessible(page, "demo shop, a login that failed")
