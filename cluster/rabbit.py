@@ -1,8 +1,8 @@
 """Three RabbitMQ nodes from Debian's package, clustered, beside the machine's own broker.
 
-Each node has its own name (ml1-<amqp port>@localhost ...), AMQP and distribution ports, data and log
-folders, a config file and an empty plugins file; they share an Erlang cookie through a HOME
-of their own. The epmd already running is shared (it only maps names to ports)."""
+Each node has its own name (ml1-<amqp port>@localhost ...), AMQP and distribution ports,
+data and log folders, a config file and an empty plugins file; they share an Erlang cookie
+through a HOME of their own. The epmd already running is shared (it only maps names to ports)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ERL_ARGS = (
 
 @dataclass
 class RabbitNode:
-    name: str  # ml1@localhost
+    name: str  # ml1-<amqp port>@localhost
     amqp_port: int
     dist_port: int
     proc: Proc

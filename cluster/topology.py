@@ -31,6 +31,8 @@ from cluster.procs import ClusterError, Proc, wait_port
 Store = Literal["cluster", "sentinel"]
 STATE = "state.json"
 ENV_FILE = "cluster.env"
+# Marks a folder as a cluster's own, so only such a folder is ever emptied.
+MARKER = ".minilogin-cluster"
 NAMESPACE = "mlcluster"
 # Where make cluster-up keeps the cluster's state, data and logs.
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "var" / "cluster"
@@ -52,8 +54,12 @@ class Cluster:
         """Ports for everything (none bound yet) and a fresh folder for data and logs."""
         if (root / STATE).exists():
             raise ClusterError(f"a cluster's state is already in {root}: stop it first")
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+        if root.exists() and any(root.iterdir()):
+            if not (root / MARKER).exists():  # never empty a folder that is not ours
+                raise ClusterError(f"{root} holds files of something else")
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / MARKER).touch()
         names = [f"rabbit-{i}" for i in range(1, rabbit.NODES + 1)]
         names += [f"rabbit-{i}.dist" for i in range(1, rabbit.NODES + 1)]
         names += [f"redis-cluster-{i}" for i in range(1, 2 * redis_nodes.MASTERS + 1)]
@@ -367,7 +373,7 @@ class Cluster:
         for group in order:
             await asyncio.gather(*(p.stop() for p in group))
         self.timings["stop"] = time.monotonic() - t0
-        if remove:
+        if remove and (self.root / MARKER).exists():
             shutil.rmtree(self.root, ignore_errors=True)
         else:
             (self.root / STATE).unlink(missing_ok=True)
