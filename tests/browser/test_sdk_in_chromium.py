@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from axe import assert_accessible
 from browserkit import PHONE, chromium, screenshot_dir
-from minilogin_testkit import Stack, free_port
+from minilogin_testkit import Stack, free_port, wait_for_status
 from playwright.async_api import Browser, Page
 
 from shared.clock import FakeClock
@@ -316,3 +316,26 @@ async def test_the_shops_error_page_is_accessible(stack: Stack, browser: Browser
     await page.goto(f"{stack.public}/demo/callback?code=stale&state=unknown")
     assert "state mismatch" in (await page.text_content("#error") or "")
     await assert_accessible(page, "demo shop, a login that failed")
+
+
+async def test_a_returning_users_scan_names_their_account(
+    stack: Stack, browser: Browser, shots: Path
+) -> None:
+    user = (await stack.users())[2]
+    earlier = stack.browser()  # a login before, which gave the account its name
+    ticket, _ = await earlier.ticket()
+    async with earlier.socket(ticket["ticket"]) as ws:
+        _, scan = await stack.scan(ticket["ticket"], user["openid"])
+        await stack.post(
+            "/mp/v1/confirm",
+            {"ticket": ticket["ticket"], "session": scan["session"], "nickname": user["nickname"]},
+        )
+        await wait_for_status(ws, "succeeded")
+    pc = await _embedded(browser, stack)
+    await _scan(browser, pc, user["openid"])
+    # The account follows the scan in a second message; onScanned is told again.
+    await pc.wait_for_selector(".minilogin-scanner:not([hidden])")
+    assert await pc.text_content(".minilogin-name") == f"Scanned by {user['nickname']}"
+    await _wait_event(pc, f'onScanned {{"nickname":"{user["nickname"]}"}}')
+    await pc.screenshot(path=str(shots / "sdk-9-scanned-by-returning-user.png"), full_page=True)
+    await assert_accessible(pc, "demo shop, SDK naming the scanner's account")

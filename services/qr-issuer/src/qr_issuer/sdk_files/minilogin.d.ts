@@ -50,6 +50,8 @@ export interface MiniLoginOptions {
   /** Offer "Open in WeChat" (the same-device path); default: on phone-sized phone screens. */
   sameDevice?: boolean;
   onReady?(info: { ticket?: string; expiresAt?: number; qr?: string; popup?: Window }): void;
+  /** On the scan, with nulls; again a moment later when the scanner is a returning user
+   *  whose account MiniLogin knows (its name and picture, never what the phone claims). */
   onScanned?(account: MiniLoginAccount): void;
   onCancelled?(info: { reason: "cancelled_on_phone" | "access_denied" | "popup_closed" }): void;
   onExpired?(info: { refreshing: boolean }): void;
