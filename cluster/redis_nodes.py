@@ -207,3 +207,25 @@ async def wait_sentinels_ready(
         if time.monotonic() > deadline:
             raise ClusterError(f"Sentinels not ready (replicas, other sentinels, flags): {seen}")
         await asyncio.sleep(0.2)  # Sentinels find each other through hello messages (2 s)
+
+
+async def wait_replicas(port: int, count: int, within: float = 30) -> None:
+    """Until the primary on `port` has `count` replicas connected."""
+    deadline = time.monotonic() + within
+    client = aioredis.Redis(port=port, socket_timeout=1, decode_responses=True)
+    try:
+        while (await client.info("replication")).get("connected_slaves", 0) < count:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the primary on {port} has fewer than {count} replicas")
+            await asyncio.sleep(0.1)  # replicas connect and sync within a second
+    finally:
+        await client.aclose()
+
+
+async def is_primary(port: int) -> bool:
+    """Whether the server on `port` says it is a primary (a promoted replica does)."""
+    client = aioredis.Redis(port=port, socket_timeout=1, decode_responses=True)
+    try:
+        return (await client.info("replication")).get("role") == "master"
+    finally:
+        await client.aclose()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bench.topology import SERVICES, free_port, raise_fd_limit
@@ -325,7 +324,7 @@ class Cluster:
     async def _form_sentinel(self) -> None:
         data = [self.procs[f"redis-primary-{i}"] for i in range(1, 4)]
         await asyncio.gather(*(wait_port(self.ports[p.name], p) for p in data))
-        await _wait_replicas(self.ports["redis-primary-1"], 2)
+        await redis_nodes.wait_replicas(self.ports["redis-primary-1"], 2)
         sentinels = [self.procs[f"sentinel-{i}"] for i in range(1, redis_nodes.SENTINELS + 1)]
         for proc in sentinels:
             proc.start()
@@ -501,7 +500,7 @@ class Cluster:
         while True:
             with _suppress_cluster_error():
                 new = await self.sentinel_primary()
-                if new != old and await _is_primary(self.ports[new]):
+                if new != old and await redis_nodes.is_primary(self.ports[new]):
                     return new
             if time.monotonic() > deadline:
                 raise ClusterError(f"the Sentinels did not replace {old} in {within:g} s")
@@ -534,26 +533,6 @@ def _is_app(name: str) -> bool:
 def _suppress_cluster_error() -> contextlib.suppress:
     """A probe that failed while the cluster recovers is retried, not raised."""
     return contextlib.suppress(ClusterError, OSError, RedisError)
-
-
-async def _wait_replicas(port: int, count: int, within: float = 30) -> None:
-    deadline = time.monotonic() + within
-    client = aioredis.Redis(port=port, socket_timeout=1, decode_responses=True)
-    try:
-        while (await client.info("replication")).get("connected_slaves", 0) < count:
-            if time.monotonic() > deadline:
-                raise ClusterError(f"the primary on {port} has fewer than {count} replicas")
-            await asyncio.sleep(0.1)  # replicas connect and sync within a second
-    finally:
-        await client.aclose()
-
-
-async def _is_primary(port: int) -> bool:
-    client = aioredis.Redis(port=port, socket_timeout=1, decode_responses=True)
-    try:
-        return (await client.info("replication")).get("role") == "master"
-    finally:
-        await client.aclose()
 
 
 @contextlib.asynccontextmanager
