@@ -13,12 +13,16 @@ from pathlib import Path
 from chaos.faults import FAULTS, fault_named
 from chaos.report import render
 from chaos.run import USERS, Load, Outcome, run_scenario, sandbox_users
-from cluster import Cluster
+from cluster import Cluster, ClusterError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def suite(names: list[str], load: Load, workdir: Path) -> list[Outcome]:
+async def suite(
+    names: list[str], load: Load, workdir: Path, broken: dict[str, str]
+) -> list[Outcome]:
+    """Every scenario named, in turn, on one cluster; a scenario whose fault could not be
+    done or undone goes into `broken` with why, and the rest still run."""
     # On the Sentinel setup first: every scenario but the Redis Cluster one (the last) uses it.
     cluster = Cluster.plan(workdir / "cluster", namespace="mlchaos", store="sentinel")
     await cluster.start()
@@ -28,7 +32,12 @@ async def suite(names: list[str], load: Load, workdir: Path) -> list[Outcome]:
         openids = await sandbox_users(cluster, USERS)
         for name in names:
             t0 = time.monotonic()
-            outcome = await run_scenario(cluster, fault_named(name), load, openids, subs)
+            try:
+                outcome = await run_scenario(cluster, fault_named(name), load, openids, subs)
+            except (ClusterError, OSError, TimeoutError) as exc:
+                broken[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                print(f"{name}: not run: {broken[name]}", flush=True)
+                continue
             outcomes.append(outcome)
             print(f"{name}: {dict(outcome.tally.fates)} recovery {outcome.tally.recovery} "
                   f"({time.monotonic() - t0:.0f} s)", flush=True)  # fmt: skip
@@ -51,8 +60,9 @@ def main() -> None:
     load = Load(rate=args.rate, duration=args.duration, fault_at=args.fault_at)
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    outcomes = asyncio.run(suite(args.scenarios.split(","), load, args.workdir))
-    args.out.write_text(render(outcomes, load, "make chaos", time.monotonic() - t0))
+    broken: dict[str, str] = {}
+    outcomes = asyncio.run(suite(args.scenarios.split(","), load, args.workdir, broken))
+    args.out.write_text(render(outcomes, load, "make chaos", time.monotonic() - t0, broken))
     print(f"wrote {args.out}")
 
 

@@ -56,7 +56,13 @@ def verdicts(o: Outcome) -> list[str]:
     return missed
 
 
-def render(outcomes: list[Outcome], load: Load, command: str, elapsed: float) -> str:
+def render(
+    outcomes: list[Outcome],
+    load: Load,
+    command: str,
+    elapsed: float,
+    broken: dict[str, str] | None = None,
+) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Reliability: the fault-injection suite",
@@ -108,6 +114,8 @@ def render(outcomes: list[Outcome], load: Load, command: str, elapsed: float) ->
             f"| {t.fates[Fate.STRANDED]} | {t.fates[Fate.LOST]} | {t.fates[Fate.DUPLICATED]} "
             f"| {seconds(t.recovery)} | {'met' if not missed else 'missed: ' + '; '.join(missed)} |"
         )
+    for name, why in (broken or {}).items():
+        lines.append(f"| `{name}`: not run | | | | | | | | | the fault failed: {why} |")
     lines += ["", "## Each scenario", ""]
     for o in outcomes:
         t = o.tally
