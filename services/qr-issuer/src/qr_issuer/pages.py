@@ -66,6 +66,7 @@ async def login_page(request: web.Request) -> web.Response:
     config = {
         "request": auth.ticket_request(),
         "reply": _reply_config(auth.reply_to),
+        "site": auth.connection.display_name,
         "lang": _language(auth.ui_locales),
         "phoneSimulatorUrl": settings.dev_phone_simulator_url or None,
     }

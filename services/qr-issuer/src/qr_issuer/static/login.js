@@ -21,9 +21,9 @@
       new_code: "获取新二维码", back: "返回网站", back_now: "立即返回网站",
       scanned_by: "扫码账号：", site: (n) => `登录 ${n}`,
       countdown: (m) => `二维码将在 ${m} 后过期`,
-      offline: "实时连接中断，正在重新连接（期间每两秒查询一次）…",
+      offline: "连接中断，正在重新连接…",
       same_device: "正在用这部手机浏览？无法扫描自己的屏幕，可以直接在微信中打开。",
-      open_wechat: "在微信中打开", opening: "正在打开微信…",
+      open_wechat: "在微信中打开", tap_wechat: "点这里打开微信", opening: "正在打开微信…",
       opened: "如果微信没有打开，请确认已安装微信，或在电脑上打开本页扫码。",
       no_link: "暂时无法直接打开微信。请在电脑上打开本页，再用手机微信扫码。",
       lang: "English", phone: "打开手机模拟器（开发用）",
@@ -45,9 +45,9 @@
       new_code: "Get a new code", back: "Back to the site", back_now: "Back to the site now",
       scanned_by: "Scanned by ", site: (n) => `Log in to ${n}`,
       countdown: (m) => `The code expires in ${m}`,
-      offline: "Live connection lost. Reconnecting (checking every two seconds meanwhile)…",
+      offline: "Connection lost, reconnecting…",
       same_device: "Browsing on this phone? You cannot scan your own screen: open WeChat directly.",
-      open_wechat: "Open in WeChat", opening: "Opening WeChat…",
+      open_wechat: "Open in WeChat", tap_wechat: "Tap here to open WeChat", opening: "Opening WeChat…",
       opened: "If WeChat did not open, check that it is installed, or open this page on a computer and scan.",
       no_link: "WeChat cannot be opened directly just now. Open this page on a computer and scan the code with WeChat.",
       lang: "中文", phone: "Open the phone simulator (development)",
@@ -110,21 +110,24 @@
 
   function paint() {
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    const name = ticket ? ticket.connection.display_name : "";
+    const name = ticket ? ticket.connection.display_name : config.site || "";
     document.title = name ? `${t("site", name)} · ${t("title")}` : t("title");
     $("title").textContent = t("title");
     $("lang").textContent = t("lang");
     $("hint").textContent = t("hint");
+    $("hint").hidden = status !== "pending" || Boolean(outcome);
     $("site").textContent = name ? t("site", name) : "";
+    paintOverlay();
     const st = $("status");
     st.textContent = statusText();
     st.className = status === "succeeded" && !outcome ? "ok" : outcome || status === "expired" ? "bad" : "";
+    // With the overlay up its text says the same: the line stays for screen readers only.
+    st.classList.toggle("sr-only", !$("overlay").hidden);
     const live = ["pending", "scanned"].includes(status) && !outcome;
     $("countdown").hidden = !live || !deadline;
     if (live && deadline) $("countdown").textContent = t("countdown", clock(remaining()));
     $("link-state").hidden = !live || socketUp || !ticket;
     $("link-state").textContent = t("offline");
-    paintOverlay();
     paintScanner();
     paintSameDevice(live);
   }
@@ -135,6 +138,7 @@
     const shown = expired || leaving || outcome === "delivered";
     $("overlay").hidden = !shown;
     $("qr").classList.toggle("faded", shown);
+    $("qr").classList.toggle("used", ["scanned", "confirmed", "succeeded"].includes(status));
     $("overlay-text").textContent = shown ? statusText() : "";
     const primary = $("primary");
     const secondary = $("secondary");
@@ -167,6 +171,7 @@
     $("same-device-text").textContent = t("same_device");
     $("open-wechat").textContent = t("open_wechat");
     $("same-device-note").textContent = sameDeviceNote ? t(sameDeviceNote) : "";
+    $("wechat-link").textContent = t("tap_wechat");
   }
 
   const remaining = () => Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
@@ -418,9 +423,13 @@
     } catch (_) {
       link = null;
     }
-    if (link && typeof link.url === "string" && /^weixin:\/\/|^https:\/\//.test(link.url)) {
-      location.href = link.url;
+    if (link && typeof link.url === "string" && /^(weixin:\/\/|https:\/\/)/.test(link.url)) {
+      // Also a link to tap: some browsers open another app only from a tap of the person's.
+      const a = $("wechat-link");
+      a.href = link.url;
+      a.hidden = false;
       sameDeviceNote = "opened";
+      location.href = link.url;
     } else {
       sameDeviceNote = "no_link";
     }
