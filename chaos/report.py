@@ -86,13 +86,14 @@ def render(
         "reset connection or a timeout.",
         "- **stranded**: the phone confirmed, but the browser learned the outcome only from "
         f"its last look at the ticket {load.patience.safety_net:g} s after the confirm (the "
-        "page's 135 s safety net, shortened to keep scenarios short).",
+        "hosted page's safety net).",
         "- **lost**: the phone confirmed and the browser was never told.",
         "- **duplicated**: a completed login that gave a WeChat user a second `sub` (across "
         "the whole run).",
         "- **recovery**: the system's time (the person's 1 s on the confirm page taken out) "
-        "in the first login started after the fault was over: the failover done, the broker "
-        f"or Redis back. Target: under {RECOVERY_TARGET:g} s.",
+        "in the first login started after the fault was over (the failover done, the broker "
+        "or Redis back; one login is started at that moment besides the schedule). Target: "
+        f"under {RECOVERY_TARGET:g} s.",
         "",
         "People retry as real ones do: the browser reloads a page that did not load (up to "
         f"{load.patience.browser:g} s), the phone retries a 429/502/503/504 after its "

@@ -30,10 +30,11 @@ class Patience:
 
     browser: float = 20.0  # a login page that will not load
     phone: float = 30.0  # the phone's scan or confirm that keeps failing
-    # The browser's last resort: past this after the confirm it fetches the status once
-    # more (the page's 135 s net, shortened so a scenario stays short); told only then, the
-    # login is stranded; not even then, lost.
-    safety_net: float = 45.0
+    # The browser's last resort, the page's 135 s net: past this after the confirm it fetches
+    # the status once more; told only then, the login is stranded; not even then, lost. (A
+    # shorter net called logins lost that completed a few seconds later, once the broker
+    # was back from its 30 s outage and 15 s of clustering.)
+    safety_net: float = 135.0
 
 
 class GaveUp(Exception):
