@@ -32,6 +32,9 @@ class Proc:
     log: str
     env: dict[str, str] = field(default_factory=dict)  # on top of the caller's environment
     pid: int = 0
+    # When the process started (clock ticks since boot): a pid the kernel gave to another
+    # process since, after this one died, is never taken for it or sent a signal.
+    started: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,9 +55,12 @@ class Proc:
             )
         _CHILDREN[proc.pid] = proc
         self.pid = proc.pid
+        self.started = _start_time(proc.pid)
 
     def alive(self) -> bool:
-        return self.pid > 0 and alive(self.pid)
+        if self.pid <= 0 or not alive(self.pid):
+            return False
+        return self.started in (0, _start_time(self.pid))  # 0: a state file from before
 
     def tail(self) -> str:
         """The end of the process's log, for the error that says it failed."""
@@ -64,7 +70,7 @@ class Proc:
             return ""
 
     def signal(self, sig: signal.Signals) -> None:
-        if self.pid > 0:
+        if self.alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
 
@@ -74,24 +80,33 @@ class Proc:
             return
         self.signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
         self.signal(signal.SIGTERM)
-        if not await wait_exit(self.pid, within):
+        if not await self._wait_exit(within):
             await self.kill()
 
     async def kill(self) -> None:
         """kill -9, returning once the process is gone."""
         self.signal(signal.SIGKILL)
-        if not await wait_exit(self.pid, 10):
+        if not await self._wait_exit(10):
             raise ClusterError(f"{self.name} (pid {self.pid}) survived SIGKILL")
 
     def pause(self) -> None:
         """SIGSTOP: the process keeps its sockets open and answers nothing, as a hung server."""
         self.signal(signal.SIGSTOP)
         deadline = time.monotonic() + 5
-        while _state(self.pid) not in ("T", "t", "") and time.monotonic() < deadline:
+        while process_state(self.pid) not in ("T", "t", "") and time.monotonic() < deadline:
             time.sleep(0.01)  # the stop is delivered asynchronously; it takes microseconds
 
     def resume(self) -> None:
         self.signal(signal.SIGCONT)
+
+    async def _wait_exit(self, within: float) -> bool:
+        deadline = time.monotonic() + within
+        while self.alive():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)  # polling a process that is shutting down
+        _CHILDREN.pop(self.pid, None)
+        return True
 
 
 def inherited_env() -> dict[str, str]:
@@ -100,30 +115,31 @@ def inherited_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ML_") and k != "MONGO_URL"}
 
 
-def _state(pid: int) -> str:
-    """The process's state letter from /proc ('' once it is gone)."""
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat from its third field (state) on; empty once the process is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[0]
+        return []
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_state(pid: int) -> str:
+    """The process's state letter ('' once it is gone)."""
+    fields = _stat(pid)
+    return fields[0] if fields else ""
+
+
+def _start_time(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[19]) if fields else -1  # field 22 of proc(5): starttime
 
 
 def alive(pid: int) -> bool:
     child = _CHILDREN.get(pid)
     if child is not None:
         return child.poll() is None
-    return _state(pid) not in ("", "Z", "X")
-
-
-async def wait_exit(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.05)  # polling a process that is shutting down
-    _CHILDREN.pop(pid, None)
-    return True
+    return process_state(pid) not in ("", "Z", "X")
 
 
 async def run(argv: list[str], env: dict[str, str] | None = None, within: float = 60) -> str:
