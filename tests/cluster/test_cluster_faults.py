@@ -23,8 +23,17 @@ async def test_a_killed_quorum_leader_is_replaced_and_its_node_rejoins(cluster: 
         assert await cluster.wait_queue_leader(queue, not_on=leader) != leader
     finally:
         await cluster.restart(leader)  # returns once all three nodes run in one cluster
+    # Its member of the queue comes back with it and catches up from the leader's log.
+    deadline = time.monotonic() + 30
+    while len(await online_members(cluster, queue)) < 3:
+        assert time.monotonic() < deadline, await cluster.queues()
+        await asyncio.sleep(0.5)  # each look is a rabbitmqctl call
+
+
+async def online_members(cluster: Cluster, queue: str) -> list[str]:
     rows = {q["name"]: q for q in await cluster.queues()}
-    assert len(rows[queue]["online"]) == 3
+    online: list[str] = rows[queue]["online"]
+    return online
 
 
 async def test_a_killed_redis_cluster_master_is_replaced_by_its_replica(cluster: Cluster) -> None:
