@@ -38,8 +38,10 @@ def verdicts(o: Outcome) -> list[str]:
     failed = t.fates[Fate.FAILED_CLEAR] + t.fates[Fate.FAILED_UNCLEAR]
     if o.fault.name in FAILOVERS and t.started and failed / t.started >= FAIL_TARGET:
         missed.append(f"{failed / t.started:.1%} failed (target under {FAIL_TARGET:.0%})")
-    if o.fault.name in FAILOVERS and t.fates[Fate.FAILED_UNCLEAR]:
-        missed.append(f"{t.fates[Fate.FAILED_UNCLEAR]} failed without a clear error")
+    if o.fault.name in FAILOVERS:
+        final = [x for x in o.logins if x.fate in (Fate.FAILED_CLEAR, Fate.FAILED_UNCLEAR)]
+        if unclear := [x for x in final if not x.retryable]:
+            missed.append(f"{len(unclear)} failed without a clear, retryable error")
     if o.fault.name == "broker-outage":
         confirmed_during = [
             x
