@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from datetime import UTC, datetime
 
 from chaos.fates import Fate
@@ -19,6 +20,19 @@ def machine() -> str:
     return (
         f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
     )
+
+
+def revision() -> str:
+    """The commit the services ran from, and whether the tree held uncommitted changes to
+    their code (the services run from the working tree)."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, check=False)  # noqa: S603, S607
+        return out.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "shared", "services")
+    return f"commit {head}" + (" with uncommitted changes to shared/ or services/" if dirty else "")
 
 
 def seconds(value: float | None) -> str:
@@ -69,7 +83,8 @@ def render(
     lines = [
         "# Reliability: the fault-injection suite",
         "",
-        f"Written by `{command}` on {when}, on {machine()} (shared with other work), in "
+        f"Written by `{command}` on {when}, on {machine()} (shared with other work), from "
+        f"{revision()}, in "
         f"{elapsed / 60:.1f} minutes. Each scenario offers an open-loop load of complete logins "
         f"(Poisson arrivals, {load.rate:g} a second for {load.duration:g} s: ticket, QR, the "
         "browser's WebSocket, the phone's scan and confirm through the WeChat sandbox, the "
