@@ -54,6 +54,7 @@ async def kill_replicas(fault: Fault, cluster: Cluster) -> None:
     """kill -9 of replica 1 of every service at once; replica 2 carries on alone."""
     fault.killed = [f"{service}-1" for service in SERVICES]
     await asyncio.gather(*(cluster.kill(name) for name in fault.killed))
+    fault.note("killed", ", ".join(fault.killed))
 
 
 async def kill_queue_leader(fault: Fault, cluster: Cluster) -> None:
