@@ -145,6 +145,10 @@ async def login(
             fate = Fate.LOST  # confirmed on the phone, then nothing the browser understood
         record.retryable = retryable
         record.end(clock(), fate, error)
+    except Exception as exc:
+        # Anything else (an ID token that fails its checks, a malformed answer) is a fate
+        # too, not a crash of the run.
+        record.end(clock(), Fate.FAILED_UNCLEAR, error_kind(exc))
     finally:
         if browser is not None:
             await browser.close()
