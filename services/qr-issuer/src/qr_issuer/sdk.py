@@ -14,6 +14,7 @@ from aiohttp import web
 
 from qr_issuer import same_device
 from qr_issuer.context import ISSUER
+from qr_issuer.routes import TICKET_ID
 from shared import ids
 from shared.errors import is_store_outage
 
@@ -112,6 +113,7 @@ def install(app: web.Application) -> None:
     app.router.add_routes(routes)
     app.router.add_routes(same_device.routes)
     app.router.add_route("OPTIONS", _TICKETS, preflight)
-    app.router.add_route("OPTIONS", _TICKETS + "/{ticket}", preflight)
-    app.router.add_route("OPTIONS", _TICKETS + "/{ticket}/wechat-link", preflight)
+    # The ticket routes' own pattern: a path no ticket route serves stays a 404, not a 405.
+    app.router.add_route("OPTIONS", f"{_TICKETS}/{TICKET_ID}", preflight)
+    app.router.add_route("OPTIONS", f"{_TICKETS}/{TICKET_ID}/wechat-link", preflight)
     app.on_response_prepare.append(add_headers)

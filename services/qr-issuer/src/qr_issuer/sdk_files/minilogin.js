@@ -188,7 +188,9 @@
     }).then(function (res) {
       return res.json().then(function (d) {
         if (!res.ok) { var e = d && d.error || {}; return self._error(e.code || "server_error", e.message); }
-        location.href = d.url;
+        // Only where WeChat's links lead: never somewhere else a tampered answer names.
+        if (/^(weixin:\/\/dl\/business\/\?|https:\/\/wxaurl\.cn\/)/.test(d.url)) location.href = d.url;
+        else self._error("server_error", "Unexpected link.");
       });
     }, function () { self._error("network_error", "MiniLogin could not be reached."); });
   };
