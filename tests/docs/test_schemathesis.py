@@ -67,6 +67,7 @@ NOTHING_INVALID = {
     "GET /.well-known/openid-configuration",
     "OPTIONS /.well-known/jwks.json",
     "OPTIONS /.well-known/openid-configuration",
+    "OPTIONS /api/v1/tickets",
     "OPTIONS /oauth/revoke",
     "OPTIONS /oauth/token",
     "OPTIONS /oauth/userinfo",
