@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from bench.http1 import HttpError
@@ -46,6 +47,13 @@ class Browser:
         if msg.get("type", "status") == "status" and "status" in msg:
             self.last = msg
             self.changed.set()
+
+    def past_lifetime(self) -> bool:
+        """Whether the ticket's lifetime (its `expires_at`, server time on this machine's
+        clock) had passed when the browser got its last status: only the notifier's check at
+        the end of a ticket's life (the page's 135 s safety net) tells a browser that late."""
+        expires_at = self.last.get("expires_at")
+        return isinstance(expires_at, int | float) and time.time() >= expires_at
 
     async def _follow(self) -> None:
         while self.status not in TERMINAL:

@@ -101,10 +101,11 @@ def render(
         "- **failed, clear**: the person was shown an error with a stable code (or the ticket "
         "ended `failed` with a reason); **failed, unclear**: it ended on a gateway page, a "
         "reset connection or a timeout.",
-        "- **stranded**: the phone confirmed, but the browser learned the outcome only from "
-        f"its last look at the ticket {load.patience.safety_net:g} s after the confirm (the "
-        "hosted page's safety net).",
-        "- **lost**: the phone confirmed and the browser was never told.",
+        "- **stranded**: the phone confirmed, but the browser learned the outcome only once "
+        "its ticket's lifetime had passed, from the notifier's check at the end of it (the "
+        "135 s safety net).",
+        "- **lost**: the phone confirmed and the browser was never told, not even by a last "
+        f"look at the ticket {load.patience.safety_net:g} s after the confirm.",
         "- **duplicated**: a completed login that gave a WeChat user a second `sub` (across "
         "the whole run).",
         "- **recovery**: the system's time (the person's 1 s on the confirm page taken out) "

@@ -30,10 +30,10 @@ class Patience:
 
     browser: float = 20.0  # a login page that will not load
     phone: float = 30.0  # the phone's scan or confirm that keeps failing
-    # The browser's last resort, the page's 135 s net: past this after the confirm it fetches
-    # the status once more; told only then, the login is stranded; not even then, lost. (A
-    # shorter net called logins lost that completed a few seconds later, once the broker
-    # was back from its 30 s outage and 15 s of clustering.)
+    # The notifier tells a browser whose confirmed ticket never finished at the end of the
+    # ticket's lifetime plus a grace (135 s in all): a login told only then is stranded.
+    # Past this long after the confirm the browser looks at the ticket once more; told
+    # nothing even then, the login is lost.
     safety_net: float = 135.0
 
 
@@ -130,6 +130,9 @@ async def login(
                 record.end(clock(), Fate.LOST, f"still {last.get('status')} at the safety net")
             return
         record.told = clock()
+        if browser.past_lifetime():
+            record.end(record.told, Fate.STRANDED, f"told {outcome} only by the safety net")
+            return
         if outcome != "succeeded":
             reason = str(browser.last.get("reason") or outcome)
             record.retryable = outcome == "failed"
