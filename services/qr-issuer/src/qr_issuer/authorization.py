@@ -8,16 +8,18 @@ goes back to the site as an OAuth error with state and iss (`AuthorizationError`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from multidict import MultiMapping
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.registry import App, Connection, Registry, UnknownClient
 
+# The query string: each parameter with every value it was given, in order.
+Query = Mapping[str, list[str]]
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 PROMPTS = ("none", "login", "consent", "select_account")
@@ -109,7 +111,7 @@ def describable(text: str) -> str:
     return _NOT_DESCRIPTION.sub("", text)[:300]
 
 
-class _Query(BaseModel):
+class _QueryModel(BaseModel):
     """Everything after client_id, redirect_uri, state and response_mode, in the order the
     faults are reported."""
 
@@ -145,7 +147,7 @@ _FIELD_ERRORS = {
 # Parameters we read, each of which may be given once (RFC 6749 section 3.1).
 _SINGLE = (
     "client_id", "redirect_uri", "state", "response_mode", "mode", "response_type",
-    *_Query.model_fields,
+    *_QueryModel.model_fields,
 )  # fmt: skip
 # OIDC Core section 6: request objects are optional, and we say so in their own codes.
 _NOT_SUPPORTED = {
@@ -186,12 +188,12 @@ class AuthorizationRequest:
         return body
 
 
-def _one(query: MultiMapping[str], name: str) -> str | None:
-    values = query.getall(name, [])
+def _one(query: Query, name: str) -> str | None:
+    values = query.get(name, [])
     return values[0] if len(values) == 1 else None
 
 
-async def _app(query: MultiMapping[str], registry: Registry) -> App:
+async def _app(query: Query, registry: Registry) -> App:
     client_id = _one(query, "client_id")
     if not client_id or len(client_id) > 128:
         raise UnusableRequest("client_id")
@@ -201,7 +203,7 @@ async def _app(query: MultiMapping[str], registry: Registry) -> App:
         raise UnusableRequest("client_id") from exc
 
 
-def _reply_to(query: MultiMapping[str], app: App, issuer: str) -> ReplyTo:
+def _reply_to(query: Query, app: App, issuer: str) -> ReplyTo:
     redirect_uri = _one(query, "redirect_uri")
     if redirect_uri is None or redirect_uri not in app.redirect_uris:
         raise UnusableRequest("redirect_uri")
@@ -245,7 +247,7 @@ async def _connection(
 
 
 async def read_authorization_request(
-    query: MultiMapping[str], registry: Registry, issuer: str
+    query: Query, registry: Registry, issuer: str
 ) -> AuthorizationRequest:
     """The request in `query`, checked; raises UnusableRequest or AuthorizationError."""
     app = await _app(query, registry)
@@ -254,10 +256,10 @@ async def read_authorization_request(
     def fault(error: str, description: str) -> AuthorizationError:
         return AuthorizationError(reply_to, error, description)
 
-    repeated = [name for name in _SINGLE if len(query.getall(name, [])) > 1]
+    repeated = [name for name in _SINGLE if len(query.get(name, [])) > 1]
     if repeated:
         raise fault("invalid_request", f"{repeated[0]} was given more than once.")
-    response_type = query.get("response_type")
+    response_type = _one(query, "response_type")
     if not response_type:
         raise fault("invalid_request", "response_type is required.")
     if response_type != "code":
@@ -266,7 +268,8 @@ async def read_authorization_request(
         if name in query:
             raise fault(error, f"The {name} parameter is not supported.")
     try:
-        checked = _Query.model_validate({k: query[k] for k in _Query.model_fields if k in query})
+        given = {k: query[k][0] for k in _QueryModel.model_fields if k in query}
+        checked = _QueryModel.model_validate(given)
     except ValidationError as exc:
         raise fault(*_FIELD_ERRORS[str(exc.errors()[0]["loc"][0])]) from exc
     if checked.prompt == "none":

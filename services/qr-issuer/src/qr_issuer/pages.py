@@ -52,7 +52,8 @@ async def login_page(request: web.Request) -> web.Response:
     issuer = request.app[ISSUER]
     settings = issuer.settings
     try:
-        auth = await read_authorization_request(request.query, issuer.registry, settings.issuer)
+        query = {k: request.query.getall(k) for k in request.query}
+        auth = await read_authorization_request(query, issuer.registry, settings.issuer)
     except UnusableRequest as exc:
         return _problem(exc.reason, 400)
     except AuthorizationError as err:
