@@ -4,7 +4,7 @@ and bus handles (in memory and over the real RabbitMQ), each cleaned up after it
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -55,7 +55,9 @@ def store(redis: aioredis.Redis, keys: Keys, clock: FakeClock) -> TicketStore:
     return TicketStore(redis, keys, clock)
 
 
-OpenBus = Callable[[], Awaitable[Bus]]
+OpenBus = Callable[..., Awaitable[Bus]]
+# Retry delays short enough for a test to see a message through all of them.
+FAST_RETRIES = (0.01, 0.02, 0.04, 0.08, 0.16)
 
 
 @pytest.fixture(
@@ -78,8 +80,8 @@ async def open_test_bus(
     queue_type = "classic" if request.param == "rabbit-classic" else "quorum"
     handles: list[Bus] = []
 
-    async def open_one() -> Bus:
-        bus = await open_bus(url, ns, queue_type)
+    async def open_one(retry_delays: Sequence[float] = FAST_RETRIES) -> Bus:
+        bus = await open_bus(url, ns, queue_type, retry_delays=retry_delays)
         handles.append(bus)
         return bus
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Iterable
 
 import pytest
@@ -24,7 +25,7 @@ from shared.events import (
 )
 
 TIMEOUT = 10.0
-OpenBus = Callable[[], Awaitable[Bus]]  # the `open_test_bus` fixture
+OpenBus = Callable[..., Awaitable[Bus]]  # the `open_test_bus` fixture
 
 
 class Inbox:
@@ -243,6 +244,31 @@ async def test_failing_handler_is_dead_lettered_after_the_delivery_limit(
     await bus.publish(later)
     await inbox.wait_for([later])
     assert inbox.ids() == [good.id, later.id]
+
+
+async def test_failing_handler_is_retried_after_each_backoff_delay_then_dead_lettered(
+    open_test_bus: OpenBus,
+) -> None:
+    delays = (0.2, 0.4, 0.8)
+    bus = await open_test_bus(retry_delays=delays)
+    loop = asyncio.get_running_loop()
+    seen: list[float] = []
+    bad = issued(1)
+
+    async def handle(event: Event) -> None:
+        seen.append(loop.time())
+        raise RuntimeError("this handler always fails")
+
+    await bus.consume("backoff", ["ticket.*"], handle)
+    await bus.publish(bad)
+
+    assert await dead_letters_within(bus, "backoff", 1) == [encode(bad)]
+    assert len(seen) == len(delays) + 1
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
+    # Each retry waits its delay (the broker expires a message within tens of milliseconds
+    # of its TTL), and no two deliveries come back to back as a bare requeue would.
+    for gap, delay in zip(gaps, delays, strict=True):
+        assert delay - 0.02 <= gap <= delay + 0.5, (gaps, delays)
 
 
 async def test_decoded_events_equal_the_published_ones(open_test_bus: OpenBus) -> None:

@@ -33,6 +33,10 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# What callers name an event's payload by (any one of the classes below).
+Payload = _Payload
+
+
 class TicketIssued(_Payload):
     connection_id: str
     client_id: str

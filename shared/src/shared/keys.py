@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import zlib
+
+# The outbox is this many Redis streams. A ticket's key carries its stream's hash tag, so the
+# script that moves a ticket and appends its event touches one Cluster slot.
+OUTBOX_SHARDS = 16
+
 
 class Keys:
     def __init__(self, namespace: str) -> None:
         self.ns = namespace
 
     def ticket(self, ticket_id: str) -> str:
-        return f"{self.ns}:ticket:{ticket_id}"
+        return f"{self.ns}:ticket:{{{shard_tag(outbox_shard(ticket_id))}}}:{ticket_id}"
+
+    def outbox(self, shard: int) -> str:
+        """One stream of the transactional outbox: events waiting to be published."""
+        return f"{self.ns}:outbox:{{{shard_tag(shard)}}}"
+
+    def outboxes(self) -> list[str]:
+        return [self.outbox(shard) for shard in range(OUTBOX_SHARDS)]
+
+    def outbox_of(self, ticket_id: str) -> str:
+        return self.outbox(outbox_shard(ticket_id))
 
     def scan_session(self, token_hash: str) -> str:
         return f"{self.ns}:mp-session:{token_hash}"
@@ -44,3 +60,12 @@ class Keys:
     def all(self) -> str:
         """A SCAN pattern for every key in the namespace (clean-up after tests and benches)."""
         return f"{self.ns}:*"
+
+
+def outbox_shard(ticket_id: str) -> int:
+    """The outbox stream a ticket's events go to (stable across processes and versions)."""
+    return zlib.crc32(ticket_id.encode()) % OUTBOX_SHARDS
+
+
+def shard_tag(shard: int) -> str:
+    return f"ob{shard}"

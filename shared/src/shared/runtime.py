@@ -4,6 +4,7 @@ kept under typed app keys, and one way to run an app until a signal stops it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -20,9 +21,11 @@ from pymongo import AsyncMongoClient
 from shared import logs
 from shared.bus import Bus, open_bus
 from shared.bus.base import RECONNECT_SECONDS
+from shared.keys import Keys
 from shared.mongo import open_mongo
 from shared.redis import close_redis, open_redis
 from shared.settings import InvalidSettings, MongoSettings, ServiceSettings
+from shared.tickets.relay import OutboxRelay
 from shared.web import AppRunner, metrics_app
 
 T = TypeVar("T")
@@ -55,6 +58,7 @@ REDIS = web.AppKey("redis", aioredis.Redis)
 BUS = web.AppKey("bus", Bus)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+RELAY = web.AppKey("relay", OutboxRelay)
 
 
 def redis_ctx(url: str, timeout: float) -> CleanupCtx:
@@ -74,6 +78,27 @@ def bus_ctx(
         return await open_bus(url, namespace, queue_type, reconnect_seconds=reconnect_seconds)
 
     return resource(BUS, open_, lambda b: b.close())
+
+
+def relay_ctx(namespace: str, name: str) -> CleanupCtx:
+    """The outbox relay (after Redis and the bus): publishes what ticket changes wrote."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if RELAY in app:
+            yield
+            return
+        relay = OutboxRelay(app[REDIS], Keys(namespace), app[BUS], name=name)
+        app[RELAY] = relay
+        task = asyncio.create_task(relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await relay.close()
+
+    return ctx
 
 
 def mongo_ctx(url: str, timeout: float) -> CleanupCtx:
@@ -153,9 +178,11 @@ async def serve(
             await each.cleanup()
 
 
-def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[CleanupCtx]:
-    """The shared resources a service opens first: Redis and the bus, MongoDB when its
-    settings have it, and an HTTP client when it needs one."""
+def infrastructure(
+    settings: ServiceSettings, *, http: bool = False, name: str = ""
+) -> list[CleanupCtx]:
+    """The shared resources a service opens first: Redis, the bus and the outbox relay
+    between them, MongoDB when its settings have it, and an HTTP client when it needs one."""
     ctxs = [
         redis_ctx(settings.redis_url.get_secret_value(), settings.redis_timeout),
         bus_ctx(
@@ -164,6 +191,7 @@ def infrastructure(settings: ServiceSettings, *, http: bool = False) -> list[Cle
             settings.bus_queue_type,
             settings.bus_reconnect_seconds,
         ),
+        relay_ctx(settings.namespace, name),
     ]
     if isinstance(settings, MongoSettings):
         ctxs.append(mongo_ctx(settings.mongo_url.get_secret_value(), settings.mongo_timeout))

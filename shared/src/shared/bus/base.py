@@ -7,8 +7,11 @@ from shared.events import Event
 
 Handler = Callable[[Event], Awaitable[None]]
 
+# A message whose handler fails is delivered again after each of these delays (seconds),
+# then dead-lettered: a handler failing on a passing fault (a store failing over) gets time.
+RETRY_DELAYS: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0, 30.0)
 # A message whose handler keeps failing is redelivered this many times, then dead-lettered.
-DELIVERY_LIMIT = 5
+DELIVERY_LIMIT = len(RETRY_DELAYS)
 # Work queue kinds a RabbitMQ deployment may choose (ML_BUS_QUEUE_TYPE).
 QUEUE_TYPES = ("quorum", "classic")
 # Seconds between attempts to reconnect to RabbitMQ (ML_BUS_RECONNECT_SECONDS).
@@ -29,12 +32,18 @@ class Bus(Protocol):
         delivered at most once: no acknowledgements, no redelivery, no dead letters. It is
         for notifications whose state lives elsewhere (the notifier re-reads the ticket).
         Otherwise `queue` is durable and shared by every replica (work sharing), with manual
-        acknowledgement, redelivery up to DELIVERY_LIMIT and a dead-letter queue.
+        acknowledgement, redelivery after each of the retry delays and then a dead-letter
+        queue.
         """
         ...
 
     async def ping(self) -> None:
         """Raise when the broker cannot be reached (readiness)."""
+        ...
+
+    def ready(self) -> bool:
+        """Connected, with every channel restored: a publish now will not wait on a
+        reconnection (the outbox relay publishes only then)."""
         ...
 
     async def dead_letters(self, queue: str) -> list[bytes]:
@@ -50,16 +59,24 @@ async def open_bus(
     queue_type: str = "quorum",
     *,
     reconnect_seconds: float = RECONNECT_SECONDS,
+    retry_delays: Sequence[float] = RETRY_DELAYS,
 ) -> Bus:
     """The bus `url` names; a RabbitMQ connection that drops is dialled again at once, then
-    every `reconnect_seconds` until the broker answers."""
+    every `reconnect_seconds` until the broker answers. A failed delivery is retried after
+    each of `retry_delays` in turn, then dead-lettered."""
     if url.startswith("memory://"):
         from shared.bus.memory import MemoryBus
 
-        return MemoryBus.shared(url, namespace)
+        return MemoryBus.shared(url, namespace, retry_delays=retry_delays)
     from shared.bus.rabbit import RabbitBus
 
-    return await RabbitBus.connect(url, namespace, queue_type, reconnect_seconds=reconnect_seconds)
+    return await RabbitBus.connect(
+        url,
+        namespace,
+        queue_type,
+        reconnect_seconds=reconnect_seconds,
+        retry_delays=retry_delays,
+    )
 
 
 def topic_matches(pattern: str, key: str) -> bool:

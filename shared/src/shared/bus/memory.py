@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared import logs
-from shared.bus.base import DELIVERY_LIMIT, Handler, topic_matches
+from shared.bus.base import RETRY_DELAYS, Handler, topic_matches
 from shared.events import DecodeError, Event, decode, encode
 
 log = logs.get(__name__)
@@ -35,16 +35,24 @@ _BROKERS: dict[tuple[str, str], _Broker] = {}
 
 
 class MemoryBus:
-    def __init__(self, broker: _Broker | None = None) -> None:
+    def __init__(
+        self, broker: _Broker | None = None, *, retry_delays: Sequence[float] = RETRY_DELAYS
+    ) -> None:
         self._broker = broker or _Broker()
+        self._delays = tuple(retry_delays)
+        # Retries not yet due: the queue keeps them if this handle closes first.
+        self._timers: dict[asyncio.TimerHandle, tuple[_Queue, bytes, int]] = {}
         self._queues = self._broker.queues
         self._tasks: list[asyncio.Task[None]] = []
         self._exclusive: list[str] = []
 
     @classmethod
-    def shared(cls, url: str, namespace: str) -> MemoryBus:
+    def shared(
+        cls, url: str, namespace: str, *, retry_delays: Sequence[float] = RETRY_DELAYS
+    ) -> MemoryBus:
         """Every service of the embedded default opening the same URL meets on one broker."""
-        return cls(_BROKERS.setdefault((url, namespace), _Broker()))
+        broker = _BROKERS.setdefault((url, namespace), _Broker())
+        return cls(broker, retry_delays=retry_delays)
 
     async def publish(self, event: Event) -> None:
         body = encode(event)
@@ -95,13 +103,25 @@ class MemoryBus:
                 )
                 if q.transient:
                     continue  # at most once, as the broker does for exclusive queues
-                if attempt > DELIVERY_LIMIT:
+                if attempt > len(self._delays):
                     q.dead.append(body)
                 else:
-                    q.inbox.put_nowait((body, attempt + 1))
+                    self._retry_later(q, body, attempt)
+
+    def _retry_later(self, q: _Queue, body: bytes, attempt: int) -> None:
+        def due() -> None:
+            self._timers.pop(timer, None)
+            q.inbox.put_nowait((body, attempt + 1))
+
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self._delays[attempt - 1], due)
+        self._timers[timer] = (q, body, attempt + 1)
 
     async def ping(self) -> None:
         return None
+
+    def ready(self) -> bool:
+        return True
 
     async def dead_letters(self, queue: str) -> list[bytes]:
         q = self._queues.get(queue)
@@ -111,6 +131,10 @@ class MemoryBus:
         return out
 
     async def close(self) -> None:
+        for timer, (q, body, attempt) in self._timers.items():
+            timer.cancel()
+            q.inbox.put_nowait((body, attempt))  # the broker keeps it for the next consumer
+        self._timers.clear()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

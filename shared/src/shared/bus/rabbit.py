@@ -5,11 +5,17 @@ Work queues are quorum queues (Raft-replicated: they survive losing a broker nod
 deployment asks for classic ones. On one broker node a quorum queue buys no safety and costs
 an fsync before each delivery (0.3 to 3.4 ms more per hop at the median on the benchmark
 machine, see docs/operations.md), so a single-node deployment may choose `classic`; the delivery
-limit, which only quorum queues enforce, is then counted in a message header by this bus."""
+limit, which only quorum queues enforce, is then counted in a message header by this bus.
+
+A failed delivery is retried after a delay: the bus puts a copy, its attempt counted in a
+header, on the work queue's delay queue for that attempt (`<queue>.retry.<ms>`), whose
+messages expire after that long and are dead-lettered back onto the work queue; past the
+last delay the message goes to the dead-letter queue. Both queue types work alike."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +29,20 @@ from aio_pika.abc import (
 )
 
 from shared import logs
-from shared.bus.base import DELIVERY_LIMIT, QUEUE_TYPES, RECONNECT_SECONDS, Handler
+from shared.bus.base import (
+    DELIVERY_LIMIT,
+    QUEUE_TYPES,
+    RECONNECT_SECONDS,
+    RETRY_DELAYS,
+    Handler,
+)
 from shared.events import DecodeError, Event, decode, encode
 
 log = logs.get(__name__)
-# Deliveries so far of a message on a classic work queue, counted by the bus itself.
+# Deliveries so far of a message, counted by the bus itself.
 ATTEMPT_HEADER = "x-ml-delivery"
+# Seconds a retry's publish may take before the delivery is handed back to the queue.
+RETRY_PUBLISH_TIMEOUT = 5.0
 # aiormq holds a channel's lock from a publish until the connection's writer task has
 # written it: one publish per event-loop turn per channel. Under load a turn takes
 # milliseconds, so on one channel a process's publishes queue behind each other (at 250
@@ -45,13 +59,20 @@ class _Lane:
 
 class RabbitBus:
     def __init__(
-        self, connection: AbstractRobustConnection, namespace: str, queue_type: str = "quorum"
+        self,
+        connection: AbstractRobustConnection,
+        namespace: str,
+        queue_type: str = "quorum",
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         if queue_type not in QUEUE_TYPES:
             raise ValueError(f"queue type must be one of {', '.join(QUEUE_TYPES)}")
         self._conn = connection
         self._ns = namespace
         self._queue_type = queue_type
+        self._delays_ms = [max(1, round(d * 1000)) for d in retry_delays]
+        self._ready = False
         self._lanes: list[_Lane] = []
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
@@ -65,6 +86,7 @@ class RabbitBus:
         queue_type: str = "quorum",
         *,
         reconnect_seconds: float = RECONNECT_SECONDS,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> RabbitBus:
         # aio-pika waits 5 s between attempts by default: a broker back after a blink stayed
         # unused for up to that long (logins came back 6.5 s after it).
@@ -73,9 +95,11 @@ class RabbitBus:
             client_properties={"connection_name": namespace},
             reconnect_interval=reconnect_seconds,
         )
-        bus = cls(conn, namespace, queue_type)
+        bus = cls(conn, namespace, queue_type, retry_delays=retry_delays)
         conn.reconnect_callbacks.add(bus._reconnected)
+        conn.close_callbacks.add(bus._lost)
         await bus._setup()
+        bus._ready = True
         return bus
 
     @property
@@ -93,9 +117,16 @@ class RabbitBus:
             f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
         )
 
+    def _lost(self, *_: object) -> None:
+        self._ready = False
+
+    def ready(self) -> bool:
+        return self._ready and not self._conn.is_closed
+
     def _reconnected(self, *_: object) -> None:
         # Called by aio-pika once a lost connection is back, channels and consumers restored.
         log.info("bus_reconnected", namespace=self._ns)
+        self._ready = True
         waiters, self._reconnection_waiters = self._reconnection_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -132,6 +163,20 @@ class RabbitBus:
         finally:
             lane.busy -= 1
 
+    def _delay_args(self, queue: str, delay_ms: int) -> dict[str, Any]:
+        """A delay queue: what waits there `delay_ms` goes back to `queue` (by the default
+        exchange, which routes by queue name)."""
+        args = {
+            **self._queue_args(),
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue,
+        }
+        if self._queue_type == "quorum":
+            # Dead-lettered with confirms inside the broker: a node lost meanwhile loses none.
+            args |= {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+        return args
+
     def _queue_args(self) -> dict[str, Any]:
         if self._queue_type == "quorum":
             return {"x-queue-type": "quorum"}
@@ -158,6 +203,13 @@ class RabbitBus:
                 f"{name}.dead", durable=True, arguments=self._queue_args()
             )
             await dead.bind(dlx, routing_key=name)
+            for delay in self._delays_ms:
+                await channel.declare_queue(
+                    f"{name}.retry.{delay}", durable=True, arguments=self._delay_args(name, delay)
+                )
+                self._declared.append(f"{name}.retry.{delay}")
+            # A guard for what the bus's own count cannot see: a consumer that dies (or is
+            # cancelled) with the message, again and again.
             limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
             q = await channel.declare_queue(
                 name,
@@ -211,23 +263,32 @@ class RabbitBus:
                 await message.ack()
 
     async def _retry_or_dead_letter(self, queue: str, message: AbstractIncomingMessage) -> None:
-        if self._queue_type == "quorum":
-            # Requeued; the quorum queue's delivery limit dead-letters it after the limit.
-            await message.nack(requeue=True)
-            return
-        # A classic queue keeps no count: put a copy back with the count in a header (it
-        # is confirmed before the original is acked, so a crash in between duplicates the
-        # message, which idempotent consumers absorb, and never loses it).
+        # The copy is confirmed before the original is acked: a crash in between duplicates
+        # the message, which idempotent consumers absorb, and never loses it.
         headers = dict(message.headers or {})
         delivery = _int(headers.get(ATTEMPT_HEADER), 1)
-        if delivery > DELIVERY_LIMIT:
-            await message.reject(requeue=False)  # to the dead-letter queue
+        if delivery > len(self._delays_ms):
+            with contextlib.suppress(Exception):  # a closed channel hands it back anyway
+                await message.reject(requeue=False)  # to the dead-letter queue
             return
         headers[ATTEMPT_HEADER] = delivery + 1
-        await self._lane().channel.default_exchange.publish(
-            _message(message.body, message.message_id, headers), routing_key=queue
+        retry = _message(message.body, message.message_id, headers)
+        delay_queue = f"{queue}.retry.{self._delays_ms[delivery - 1]}"
+        publish = asyncio.ensure_future(
+            self._lane().channel.default_exchange.publish(retry, routing_key=delay_queue)
         )
-        await message.ack()
+        # Bounded by hand (a publish can hang while the connection recovers); on failure the
+        # message goes back to its queue instead of staying unacknowledged.
+        done, _ = await asyncio.wait({publish}, timeout=RETRY_PUBLISH_TIMEOUT)
+        ok = publish in done and publish.exception() is None
+        if not ok:
+            publish.cancel()
+            log.warning("bus_retry_publish_failed", queue=queue, event_id=message.message_id)
+        with contextlib.suppress(Exception):
+            if ok:
+                await message.ack()
+            else:
+                await message.nack(requeue=True)
 
     async def ping(self) -> None:
         if self._conn.is_closed or not self._lanes or self._lanes[0].channel.is_closed:

@@ -1,5 +1,6 @@
 """The login ticket: one state machine, enforced atomically in Redis."""
 
+from shared.tickets import lifecycle
 from shared.tickets.errors import (
     IllegalTransition,
     NotScanner,
@@ -23,4 +24,5 @@ __all__ = [
     "TicketNotFound",
     "TicketStatus",
     "TicketStore",
+    "lifecycle",
 ]
