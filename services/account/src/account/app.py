@@ -25,6 +25,7 @@ from shared.runtime import (
     BUS,
     MONGO,
     REDIS,
+    RELAY,
     bus_probe,
     infrastructure,
     mongo_probe,
@@ -41,7 +42,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
         acct = Account(
             settings=settings,
             clock=clock,
-            tickets=TicketStore(app[REDIS], keys, clock),
+            tickets=TicketStore(app[REDIS], keys, clock, written=app[RELAY].kick),
             registry=Registry(db),
             users=UserStore(db),
             codes=CodeStore(app[REDIS], keys),
@@ -81,7 +82,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
         with contextlib.suppress(asyncio.CancelledError):
             await login_times
 
-    app.cleanup_ctx.extend([*infrastructure(settings), account_ctx])
+    app.cleanup_ctx.extend([*infrastructure(settings, name="account"), account_ctx])
 
     app.router.add_routes(oidc.routes)
     app.router.add_routes(revocation.routes)

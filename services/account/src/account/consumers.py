@@ -3,27 +3,21 @@ confirmed ones (resolve the account, issue the code, publish the result)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
-
-from redis.asyncio.client import Pipeline
 
 from account.codes import CodeGrant
 from account.context import Account
 from account.users import Outcome, WeChatIdentity
 from shared import logs
-from shared.events import (
-    Event,
-    LoginBindingRequired,
-    LoginFailed,
-    LoginSucceeded,
-    TicketConfirmed,
-    TicketScanned,
-    TicketScannerIdentified,
-    new_event,
-)
+from shared.events import Event, TicketConfirmed, TicketScanned
 from shared.profile import clean_nickname, showable_avatar
-from shared.tickets import IllegalTransition, TicketExpired, TicketNotFound, TicketStatus
+from shared.tickets import (
+    IllegalTransition,
+    TicketExpired,
+    TicketNotFound,
+    TicketStatus,
+    lifecycle,
+)
 from shared.tickets.model import Ticket
 
 log = logs.get(__name__)
@@ -50,7 +44,7 @@ async def on_ticket_scanned(acct: Account, event: Event) -> None:
             log.info("scanned_event_skipped", status=ticket.status.value if ticket else "missing")
             return
         if ticket.account_nickname or ticket.account_avatar:
-            return  # delivered twice: already shown
+            return  # delivered twice: already shown (the change and its event were one step)
         user = await acct.users.account_of(
             payload.connection_id, payload.openid, ticket.scanner_unionid or None
         )
@@ -64,22 +58,12 @@ async def on_ticket_scanned(acct: Account, event: Event) -> None:
             log.info("scanner_has_no_profile")
             return
         try:
-            await acct.tickets.amend(
-                ticket.id,
-                TicketStatus.SCANNED,
-                {"account_nickname": nickname, "account_avatar": avatar},
+            await lifecycle.identify_scanner(
+                acct.tickets, ticket.id, user_id=user["_id"], nickname=nickname, avatar=avatar
             )
         except (IllegalTransition, TicketExpired, TicketNotFound):
             log.info("scanned_ticket_moved_on")  # confirmed, cancelled or expired meanwhile
             return
-        await acct.bus.publish(
-            new_event(
-                ticket.id,
-                event.trace_id,
-                TicketScannerIdentified(connection_id=ticket.connection_id, user_id=user["_id"]),
-                at=acct.clock.now(),
-            )
-        )
         log.info("scanner_identified", user_id=user["_id"])
 
 
@@ -88,9 +72,14 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
     assert isinstance(payload, TicketConfirmed)
     with logs.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
         ticket = await acct.tickets.get(event.ticket_id)
-        if ticket is None or ticket.status != TicketStatus.CONFIRMED:
-            # Delivered twice, or the ticket is gone: nothing left to do.
-            log.info("confirmed_event_skipped", status=ticket.status.value if ticket else "missing")
+        if ticket is None:
+            log.info("confirmed_event_skipped", status="missing")
+            return
+        if ticket.status != TicketStatus.CONFIRMED:
+            # Delivered again: the login has ended, and its outcome is told again (whoever
+            # waits on it may have missed it); the move itself is never made twice.
+            told = await lifecycle.announce_outcome(acct.tickets, ticket)
+            log.info("confirmed_event_redelivered", status=ticket.status.value, told=told)
             return
         conn = await acct.registry.connection(ticket.connection_id)
         now = acct.clock.now()
@@ -102,37 +91,16 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
             avatar_url=ticket.scanner_avatar or None,
         )
         result = await acct.users.resolve(conn, who, now)
-        if result.outcome == Outcome.SUCCEEDED:
-            await _succeed(acct, event, ticket, result.user_id, result.created, now)
-        elif result.outcome == Outcome.BINDING_REQUIRED:
-            if await _finish(
-                acct,
-                ticket,
-                TicketStatus.BINDING_REQUIRED,
-                {"reason": result.reason, "finished_at": now},
-            ):
-                await acct.bus.publish(
-                    new_event(
-                        ticket.id,
-                        event.trace_id,
-                        LoginBindingRequired(connection_id=conn.id, client_id=ticket.client_id),
-                        at=now,
-                    )
-                )
-        else:
-            if await _finish(
-                acct, ticket, TicketStatus.FAILED, {"reason": result.reason, "finished_at": now}
-            ):
-                await acct.bus.publish(
-                    new_event(
-                        ticket.id,
-                        event.trace_id,
-                        LoginFailed(
-                            connection_id=conn.id, client_id=ticket.client_id, reason=result.reason
-                        ),
-                        at=now,
-                    )
-                )
+        try:
+            if result.outcome == Outcome.SUCCEEDED:
+                await _succeed(acct, event, ticket, result.user_id, result.created, now)
+            elif result.outcome == Outcome.BINDING_REQUIRED:
+                await lifecycle.require_binding(acct.tickets, ticket.id, reason=result.reason)
+            else:
+                await lifecycle.fail(acct.tickets, ticket.id, reason=result.reason)
+        except IllegalTransition:
+            log.info("ticket_already_finished")  # another delivery finished it meanwhile
+            return
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
 
 
@@ -156,42 +124,13 @@ async def _succeed(
     params = {"code": code}
     if ticket.state:
         params["state"] = ticket.state
-    params["iss"] = acct.settings.issuer  # RFC 9207: the site can tell which issuer answered
-    redirect_url = with_query(ticket.redirect_uri, params)
     # The code is stored in the same round trip as the transition; if the transition is
     # refused, the stored code is one nobody was told and it expires unused.
-    if await _finish(
-        acct,
-        ticket,
-        TicketStatus.SUCCEEDED,
-        {"user_id": user_id, "redirect_url": redirect_url, "finished_at": now},
+    await lifecycle.succeed(
+        acct.tickets,
+        ticket.id,
+        user_id=user_id,
+        created=created,
+        redirect_url=with_query(ticket.redirect_uri, params),
         also=store_code,
-    ):
-        await acct.bus.publish(
-            new_event(
-                ticket.id,
-                event.trace_id,
-                LoginSucceeded(
-                    connection_id=ticket.connection_id,
-                    client_id=ticket.client_id,
-                    user_id=user_id,
-                    created=created,
-                ),
-                at=now,
-            )
-        )
-
-
-async def _finish(
-    acct: Account,
-    ticket: Ticket,
-    to: TicketStatus,
-    changes: dict[str, object],
-    also: Callable[[Pipeline], object] | None = None,
-) -> bool:
-    try:
-        await acct.tickets.transition(ticket.id, to, changes=changes, also=also)
-    except IllegalTransition:
-        log.info("ticket_already_finished")
-        return False
-    return True
+    )

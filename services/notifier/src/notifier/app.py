@@ -8,13 +8,14 @@ from aiohttp import web
 
 from notifier import aiohttp_takeover, routes
 from notifier.context import NOTIFIER, Notifier
-from notifier.expiry import ExpiryScheduler
+from notifier.expiry import ExpiryScheduler, lifetime_ended
 from notifier.hub import HEARTBEAT, Hub
+from notifier.push import publish_status
 from notifier.settings import NotifierSettings
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
 from shared.keys import Keys
-from shared.runtime import BUS, REDIS, bus_probe, infrastructure, redis_probe
+from shared.runtime import BUS, REDIS, RELAY, bus_probe, infrastructure, redis_probe
 from shared.tickets import TicketStore
 from shared.web import health_routes, hide_server_version, middlewares
 
@@ -33,12 +34,14 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
         n: Notifier
 
         async def expire(ticket_id: str) -> None:
-            await routes.expire_now(n, ticket_id)
+            await lifetime_ended(n, ticket_id)
 
         n = Notifier(
             settings=settings,
             clock=clock,
-            tickets=TicketStore(app[REDIS], Keys(settings.namespace), clock),
+            tickets=TicketStore(
+                app[REDIS], Keys(settings.namespace), clock, written=app[RELAY].kick
+            ),
             bus=app[BUS],
             hub=Hub(),
             expiries=ExpiryScheduler(clock, expire),
@@ -48,7 +51,7 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
         async def on_event(event: Event) -> None:
             subs = n.hub.event(event.ticket_id)
             if subs:
-                await routes.publish_status(n, event.ticket_id, subs)
+                await publish_status(n, event.ticket_id, subs)
 
         # Every replica gets every change of a ticket on its own queue and serves its own
         # browsers. ticket.issued is left out: no browser waits on a ticket before it exists.
@@ -74,7 +77,7 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
     if settings.notifier_sockets == "lean":
         aiohttp_takeover.check_supported()
     app.on_shutdown.append(going_away)
-    app.cleanup_ctx.extend([*infrastructure(settings), notifier_ctx])
+    app.cleanup_ctx.extend([*infrastructure(settings, name="notifier"), notifier_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(

@@ -19,6 +19,7 @@ from shared.runtime import (
     HTTP,
     MONGO,
     REDIS,
+    RELAY,
     bus_probe,
     infrastructure,
     mongo_probe,
@@ -42,7 +43,7 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
         app[ISSUER] = Issuer(
             settings=settings,
             clock=clock,
-            tickets=TicketStore(redis, keys, clock),
+            tickets=TicketStore(redis, keys, clock, written=app[RELAY].kick),
             registry=Registry(app[MONGO][settings.mongo_db]),
             limiter=RateLimiter(redis, keys, clock),
             bus=app[BUS],
@@ -53,7 +54,7 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    app.cleanup_ctx.extend([*infrastructure(settings, http=True), issuer_ctx])
+    app.cleanup_ctx.extend([*infrastructure(settings, http=True, name="qr-issuer"), issuer_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(pages.routes)

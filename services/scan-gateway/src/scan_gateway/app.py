@@ -19,6 +19,7 @@ from shared.runtime import (
     HTTP,
     MONGO,
     REDIS,
+    RELAY,
     bus_probe,
     infrastructure,
     mongo_probe,
@@ -37,7 +38,7 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
         app[GATEWAY] = Gateway(
             settings=settings,
             clock=clock,
-            tickets=TicketStore(redis, keys, clock),
+            tickets=TicketStore(redis, keys, clock, written=app[RELAY].kick),
             sessions=SessionStore(redis, keys),
             registry=Registry(app[MONGO][settings.mongo_db]),
             limiter=RateLimiter(redis, keys, clock),
@@ -49,7 +50,7 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
         yield
         places.close()
 
-    app.cleanup_ctx.extend([*infrastructure(settings, http=True), gateway_ctx])
+    app.cleanup_ctx.extend([*infrastructure(settings, http=True, name="scan-gateway"), gateway_ctx])
 
     app.router.add_routes(routes.routes)
     app.router.add_routes(avatars.routes)

@@ -15,7 +15,6 @@ from scan_gateway.proximity import FarAwayConfirmationRequired, FarAwayRefused, 
 from scan_gateway.sessions import ScanSession
 from shared import ids, logs
 from shared.errors import AppError
-from shared.events import TicketCancelled, TicketConfirmed, TicketScanned, new_event
 from shared.registry import FarAwayPolicy
 from shared.tickets import (
     IllegalTransition,
@@ -24,6 +23,7 @@ from shared.tickets import (
     TicketExpired,
     TicketStatus,
     TicketStore,
+    lifecycle,
 )
 from shared.tickets.store import refusal
 from shared.useragent import describe
@@ -114,14 +114,13 @@ async def _cancel(
     **changes: object,
 ) -> Ticket:
     """Cancel the ticket (the phone said no, or the far-away policy did) and tell everyone."""
-    changes["finished_at"] = gw.clock.now()
-    if reason:
-        changes["reason"] = reason
-    ticket = await gw.tickets.transition(
-        ticket_id, TicketStatus.CANCELLED, scanner=scanner, changes=changes, only_from=only_from
-    )
-    await gw.bus.publish(
-        new_event(ticket.id, ticket.trace_id, TicketCancelled(connection_id=ticket.connection_id))
+    ticket = await lifecycle.cancel(
+        gw.tickets,
+        ticket_id,
+        scanner=scanner,
+        reason=reason,
+        only_from=only_from,
+        changes=changes,
     )
     with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_cancelled", ticket_id=ticket.id, reason=reason or "phone")
@@ -219,25 +218,16 @@ async def scan(request: web.Request) -> web.Response:
     )
     # The session is written in the transition's round trip; if the scan is refused, it is
     # a session whose token nobody was given, and it expires unused.
-    ticket = await gw.tickets.transition(
+    ticket = await lifecycle.scan(
+        gw.tickets,
         body.ticket,
-        TicketStatus.SCANNED,
+        openid=wx.openid,
         changes={
-            "scanner_openid": wx.openid,
             "scanner_unionid": wx.unionid or "",
-            "scanned_at": now,
             "scanner_nickname": body.nickname or "",
             "scanner_avatar": body.avatar_url or "",
         },
         also=store_session,
-    )
-    await gw.bus.publish(
-        new_event(
-            ticket.id,
-            ticket.trace_id,
-            TicketScanned(connection_id=conn.id, openid=wx.openid),
-            at=now,
-        )
     )
     with logs.bound(trace_id=ticket.trace_id):
         log.info(
@@ -315,31 +305,17 @@ async def confirm(request: web.Request) -> web.Response:
         phone = info.phone_number
     if conn.require_phone and not phone:
         raise PhoneRequired()
-    ticket = await gw.tickets.transition(
+    ticket = await lifecycle.confirm(
+        gw.tickets,
         body.ticket,
-        TicketStatus.CONFIRMED,
         scanner=session.openid,
+        unionid=session.unionid,
+        phone=phone,
         changes={
-            "phone": phone,
-            "confirmed_at": now,
             # Profile given at confirm wins over what came with the scan.
             **({"scanner_nickname": body.nickname} if body.nickname else {}),
             **({"scanner_avatar": body.avatar_url} if body.avatar_url else {}),
         },
-    )
-    await gw.bus.publish(
-        new_event(
-            ticket.id,
-            ticket.trace_id,
-            TicketConfirmed(
-                connection_id=conn.id,
-                client_id=ticket.client_id,
-                openid=session.openid,
-                unionid=session.unionid or None,
-                has_phone=bool(phone),
-            ),
-            at=now,
-        )
     )
     with logs.bound(trace_id=ticket.trace_id):
         log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
