@@ -1,0 +1,194 @@
+"""The transactional outbox: a ticket change and its event are one step, the relay publishes
+what the broker confirms and keeps the rest until it can. Runs on fakeredis, real Redis and
+a Redis Cluster of three masters started here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from shared.bus.memory import MemoryBus
+from shared.clock import FakeClock
+from shared.events import Event, EventType
+from shared.keys import Keys
+from shared.redis import open_redis
+from shared.tickets import IllegalTransition, TicketStore, lifecycle
+from shared.tickets.relay import OutboxRelay
+from tests.shared.test_ticket_store import RETENTION, new_ticket
+
+TIMEOUT = 10.0
+
+
+class GatedBus(MemoryBus):
+    """The in-memory bus with a broker that can be away: not ready, and publishes fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = True
+
+    def ready(self) -> bool:
+        return self.up
+
+    async def publish(self, event: Event) -> None:
+        if not self.up:
+            raise ConnectionError("the broker is away")
+        await super().publish(event)
+
+
+async def received(bus: GatedBus, types: list[EventType]) -> list[Event]:
+    got: list[Event] = []
+    done = asyncio.Event()
+
+    async def handle(event: Event) -> None:
+        got.append(event)
+        if [e.type for e in got] == types:
+            done.set()
+
+    await bus.consume("watch", ["#"], handle)
+    await asyncio.wait_for(done.wait(), TIMEOUT)
+    return got
+
+
+@contextlib.asynccontextmanager
+async def relaying(redis: aioredis.Redis, keys: Keys, bus: GatedBus) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(redis, keys, bus, poll_seconds=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await relay.close()
+
+
+async def login_moves(store: TicketStore, clock: FakeClock) -> str:
+    ticket = new_ticket(clock)
+    await store.create(ticket, RETENTION)
+    await lifecycle.scan(store, ticket.id, openid="o-alice", changes={})
+    await lifecycle.confirm(store, ticket.id, scanner="o-alice", unionid="", phone="")
+    return ticket.id
+
+
+LOGIN = [EventType.TICKET_ISSUED, EventType.TICKET_SCANNED, EventType.TICKET_CONFIRMED]
+
+
+async def check_events_leave_once_the_broker_is_back(redis: aioredis.Redis, keys: Keys) -> None:
+    clock = FakeClock()
+    bus = GatedBus()
+    bus.up = False
+    async with relaying(redis, keys, bus) as relay:
+        store = TicketStore(redis, keys, clock, written=relay.kick)
+        ticket_id = await login_moves(store, clock)  # no broker: the moves still succeed
+        assert await relay.pending() == 3
+        bus.up = True
+        got = await received(bus, LOGIN)
+        confirmed = got[-1]
+        ticket = await store.require(ticket_id)
+        # The values the script took from the ticket.
+        assert confirmed.trace_id == ticket.trace_id
+        assert confirmed.payload.model_dump()["client_id"] == ticket.client_id
+        async with asyncio.timeout(TIMEOUT):
+            # Removal follows the confirm by a round trip, and Redis tells no one.
+            while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications
+                await asyncio.sleep(0.01)
+
+
+async def test_events_of_moves_made_while_the_broker_is_away_are_published_when_it_returns(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    await check_events_leave_once_the_broker_is_back(redis, keys)
+
+
+async def test_a_refused_move_announces_nothing(redis: aioredis.Redis, keys: Keys) -> None:
+    clock = FakeClock()
+    store = TicketStore(redis, keys, clock)
+    ticket = new_ticket(clock)
+    await store.create(ticket, RETENTION)
+    with pytest.raises(IllegalTransition):
+        await lifecycle.confirm(store, ticket.id, scanner="o-alice", unionid="", phone="")
+    lengths = [await redis.xlen(s) for s in keys.outboxes()]
+    assert sum(lengths) == 1  # ticket.issued only
+
+
+def _free_port() -> int:
+    """A free port whose cluster bus port (10,000 higher) is free too."""
+    for port in random.sample(range(20000, 45000), 200):
+        with contextlib.ExitStack() as stack:
+            try:
+                for p in (port, port + 10000):
+                    s = stack.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def _until_answered(command: list[str], answer: str) -> None:
+    """Run `command` until its output holds `answer`: the servers start and the cluster
+    agrees on its slots on their own schedule, telling no client."""
+    for _ in range(200):
+        out = subprocess.run(command, capture_output=True, text=True, check=False).stdout  # noqa: S603  # our own arguments
+        if answer in out:
+            return
+        time.sleep(0.05)  # polling a server that has no notification
+    raise TimeoutError(f"{command} never answered {answer}")
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[str]:
+    """Three masters on free ports, in this test's folder; stopped after it."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server is None or cli is None:
+        pytest.skip("redis-server is not installed")
+    ports = [_free_port() for _ in range(3)]
+    procs = []
+    for port in ports:
+        folder = tmp_path / str(port)
+        folder.mkdir()
+        procs.append(
+            subprocess.Popen(  # noqa: S603  # our own server binary and arguments
+                [
+                    server,
+                    "--port", str(port), "--bind", "127.0.0.1",
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--dir", str(folder), "--save", "", "--appendonly", "no",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    try:
+        for port in ports:
+            _until_answered([cli, "-p", str(port), "ping"], "PONG")
+        subprocess.run(  # noqa: S603
+            [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+             "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, timeout=30,
+        )  # fmt: skip
+        _until_answered([cli, "-p", str(ports[0]), "cluster", "info"], "cluster_state:ok")
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+
+
+@pytest.mark.real
+async def test_outbox_and_moves_work_on_a_redis_cluster(redis_cluster: str, ns: str) -> None:
+    redis = open_redis(redis_cluster)
+    try:
+        await check_events_leave_once_the_broker_is_back(redis, Keys(ns))
+    finally:
+        await redis.aclose()
