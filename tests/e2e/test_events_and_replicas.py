@@ -114,3 +114,36 @@ async def test_a_browser_on_another_notifier_replica_hears_every_change(
         a = await wait_for_status(ws_a, "succeeded")
         b = await wait_for_status(ws_b, "succeeded")
     assert a["redirect_url"] == b["redirect_url"]
+
+
+async def test_a_redelivered_confirmed_event_tells_the_browser_the_outcome_it_missed(
+    stack: Stack,
+) -> None:
+    """The login ended but nobody was told (as when a handler stopped between writing the
+    outcome and publishing it, before the outbox): ticket.confirmed delivered again announces
+    the outcome, and the waiting browser gets it without waiting for the ticket to expire."""
+    user = (await stack.users())[0]
+    acct = stack.apps["account"][ACCOUNT]
+    browser = stack.browser()
+    ticket, _ = await browser.ticket()
+    ticket_id = ticket["ticket"]
+    async with browser.socket(ticket_id) as ws:
+        assert (await next_status(ws))["status"] == "pending"
+        await stack.scan(ticket_id, user["openid"])
+        await wait_for_status(ws, "scanned")
+        # Confirmed and finished in the store only: no event for either move.
+        await stack.tickets.transition(ticket_id, TicketStatus.CONFIRMED, scanner=user["openid"])
+        redirect = "https://rp.example/callback?code=c"
+        await stack.tickets.transition(
+            ticket_id, TicketStatus.SUCCEEDED, changes={"redirect_url": redirect}
+        )
+        again = new_event(
+            ticket_id,
+            "trace-again",
+            TicketConfirmed(connection_id="wechat-demo", client_id="demo", openid=user["openid"]),
+        )
+        await on_ticket_confirmed(acct, again)
+
+        done = await wait_for_status(ws, "succeeded")
+
+    assert done["redirect_url"] == redirect
