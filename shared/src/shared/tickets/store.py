@@ -231,7 +231,8 @@ class TicketStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             also(pipe)
             # EVALSHA by hand: a Script on a pipeline costs a SCRIPT EXISTS round trip.
-            pipe.evalsha(self._transition.sha, len(keys), *keys, *args)
+            # By name: redis-py blocks the evalsha method on a Cluster pipeline, not the command.
+            pipe.execute_command("EVALSHA", self._transition.sha, len(keys), *keys, *args)
             results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
 
