@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import browserkit
 import pytest
 from geoip_testkit import write_city_db
 from minilogin_testkit import Stack, free_port, server_process, start_stack
+from playwright.async_api import Browser
 from pymongo import AsyncMongoClient
 
 from bench.topology import secantus_command
@@ -77,3 +79,10 @@ async def real_stack(mongo_url: str, namespace: str) -> AsyncIterator[Stack]:
 def geoip_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tests' own small GeoIP City database (tests/geoip_testkit.py)."""
     return write_city_db(tmp_path_factory.mktemp("geoip") / "test-city.mmdb")
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, one per test (browserkit says how it is started)."""
+    async with browserkit.chromium() as browser:
+        yield browser

@@ -5,43 +5,21 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from browserkit import screenshot_dir
 from minilogin_testkit import Stack, wait_for_status
 from PIL import Image, ImageDraw
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(os.environ.get("ML_SCREENSHOTS", "var/screenshots"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("ML_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
+    return screenshot_dir()
 
 
 @pytest.mark.parametrize("stack_kind", ["embedded"])

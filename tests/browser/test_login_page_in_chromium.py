@@ -9,15 +9,13 @@ a stub page answered at the registered redirect_uri, so what the site receives i
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from axe import assert_accessible
+from browserkit import screenshot_dir
 from minilogin_testkit import Stack, pkce
 from playwright.async_api import (
     Browser,
@@ -27,22 +25,11 @@ from playwright.async_api import (
     Route,
     ViewportSize,
     WebSocketRoute,
-    async_playwright,
 )
 
 from devstack.seed import DEMO_CLIENT_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
-SCREENSHOTS = Path(os.environ.get("ML_SCREENSHOTS", "var/screenshots"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SITE = "<!doctype html><html lang='en'><title>The site</title><main><p>The site</p></main></html>"
 TICKETS = re.compile(r"/api/v1/tickets$")
 TICKET_STATUS = re.compile(r"/api/v1/tickets/[0-9A-Za-z]{22}$")
@@ -52,19 +39,8 @@ STATUS_SAYS = "(text) => document.getElementById('status').textContent.includes(
 REFUSAL_IDS = ["invalid_request", "unsupported_response_type", "invalid_scope", "login_required"]
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  # once, before any page
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("ML_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
-
 async def _shot(page: Page, name: str) -> None:
-    await page.screenshot(path=str(SCREENSHOTS / f"login-{name}.png"))
+    await page.screenshot(path=str(screenshot_dir() / f"login-{name}.png"))
 
 
 def _login_url(stack: Stack, **overrides: str | None) -> str:

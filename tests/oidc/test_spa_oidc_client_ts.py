@@ -6,7 +6,6 @@ back to the app. The app's page and the library are served by the test."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from aiohttp import web
 from minilogin_testkit import Stack
 from oidc_testkit import ADMIN, Client, refresh
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from devstack.seed import DEMO_CONNECTION
 from shared.web import AppRunner
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = Path(__file__).with_name("spa") / "index.html"
 LIBRARY = ROOT / "tests/browser/js/node_modules/oidc-client-ts/dist/browser/oidc-client-ts.min.js"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -60,16 +51,6 @@ async def spa_origin() -> AsyncIterator[str]:
     finally:
         await runner.cleanup()
         sock.close()
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=os.environ.get("ML_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest.mark.parametrize("stack_kind", ["embedded"])
