@@ -271,6 +271,42 @@ async def test_failing_handler_is_retried_after_each_backoff_delay_then_dead_let
         assert delay - 0.02 <= gap <= delay + 0.5, (gaps, delays)
 
 
+async def test_a_retry_goes_back_only_to_the_queue_whose_handler_failed(
+    open_test_bus: OpenBus,
+) -> None:
+    # The namespace's delay queues are shared by its work queues: each copy must find its
+    # way home, and the queue whose handler succeeded must not see the event again.
+    bus = await open_test_bus(retry_delays=(0.2,))
+    inbox = Inbox()
+    deliveries: dict[str, int] = {"flaky": 0, "steady": 0}
+
+    def counted(tag: str, fail_first: bool) -> Handler:
+        record = inbox.handler(tag)
+
+        async def handle(event: Event) -> None:
+            deliveries[tag] += 1
+            if fail_first and deliveries[tag] == 1:
+                raise RuntimeError("fails once")
+            await record(event)
+
+        return handle
+
+    await bus.consume("flaky", ["ticket.*"], counted("flaky", fail_first=True))
+    await bus.consume("steady", ["ticket.*"], counted("steady", fail_first=False))
+    event = issued(1)
+    await bus.publish(event)
+
+    await inbox.wait_for([event], tag="flaky")
+    await inbox.wait_for([event], tag="steady")
+    later = issued(2)
+    await bus.publish(later)
+    await inbox.wait_for([later], tag="steady")
+    await inbox.wait_for([later], tag="flaky")
+    # flaky: the failure, its retry, then `later`; steady: the event, then `later`.
+    assert deliveries == {"flaky": 3, "steady": 2}
+    assert inbox.ids("steady") == [event.id, later.id]
+
+
 async def test_decoded_events_equal_the_published_ones(open_test_bus: OpenBus) -> None:
     bus = await open_test_bus()
     inbox = Inbox()

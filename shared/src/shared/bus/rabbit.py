@@ -8,9 +8,15 @@ machine, see docs/operations.md), so a single-node deployment may choose `classi
 limit, which only quorum queues enforce, is then counted in a message header by this bus.
 
 A failed delivery is retried after a delay: the bus puts a copy, its attempt counted in a
-header, on the work queue's delay queue for that attempt (`<queue>.retry.<ms>`), whose
-messages expire after that long and are dead-lettered back onto the work queue; past the
-last delay the message goes to the dead-letter queue. Both queue types work alike."""
+header and its work queue named in another, on the namespace's delay queue for that attempt
+(`<ns>.retry.<ms>`). Its messages expire after that long and are dead-lettered to a headers
+exchange (`<ns>.requeue`) that each work queue is bound to by its own name, so they go back to
+the queue they came from. Past the last delay the message goes to the dead-letter queue. Both
+queue types work alike.
+
+Delay queues are shared by all of a namespace's work queues and declared on the first retry:
+five per namespace at most, none where nothing ever failed (on one broker node, hundreds of
+idle quorum queues slow every declaration)."""
 
 from __future__ import annotations
 
@@ -41,6 +47,9 @@ from shared.events import DecodeError, Event, decode, encode
 log = logs.get(__name__)
 # Deliveries so far of a message, counted by the bus itself.
 ATTEMPT_HEADER = "x-ml-delivery"
+# The work queue a delayed retry goes back to. A headers exchange ignores `x-` headers when
+# matching, hence no prefix.
+RETURN_HEADER = "ml-return-to"
 # Seconds a retry's publish may take before the delivery is handed back to the queue.
 RETRY_PUBLISH_TIMEOUT = 5.0
 # aiormq holds a channel's lock from a publish until the connection's writer task has
@@ -76,6 +85,7 @@ class RabbitBus:
         self._lanes: list[_Lane] = []
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
+        self._delay_queues: set[str] = set()  # declared on this connection
         self._reconnection_waiters: list[asyncio.Future[None]] = []
 
     @classmethod
@@ -116,6 +126,16 @@ class RabbitBus:
         await self._lanes[0].channel.declare_exchange(
             f"{self._ns}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
         )
+        await self._lanes[0].channel.declare_exchange(
+            self._requeue_exchange, aio_pika.ExchangeType.HEADERS, durable=True
+        )
+
+    @property
+    def _requeue_exchange(self) -> str:
+        return f"{self._ns}.requeue"
+
+    def _delay_queue(self, delay_ms: int) -> str:
+        return f"{self._ns}.retry.{delay_ms}"
 
     def _lost(self, *_: object) -> None:
         self._ready = False
@@ -163,14 +183,13 @@ class RabbitBus:
         finally:
             lane.busy -= 1
 
-    def _delay_args(self, queue: str, delay_ms: int) -> dict[str, Any]:
-        """A delay queue: what waits there `delay_ms` goes back to `queue` (by the default
-        exchange, which routes by queue name)."""
+    def _delay_args(self, delay_ms: int) -> dict[str, Any]:
+        """A delay queue: what waits there `delay_ms` goes to the requeue exchange, which
+        hands it back to the work queue its header names."""
         args = {
             **self._queue_args(),
             "x-message-ttl": delay_ms,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": queue,
+            "x-dead-letter-exchange": self._requeue_exchange,
         }
         if self._queue_type == "quorum":
             # Dead-lettered with confirms inside the broker: a node lost meanwhile loses none.
@@ -203,11 +222,6 @@ class RabbitBus:
                 f"{name}.dead", durable=True, arguments=self._queue_args()
             )
             await dead.bind(dlx, routing_key=name)
-            for delay in self._delays_ms:
-                await channel.declare_queue(
-                    f"{name}.retry.{delay}", durable=True, arguments=self._delay_args(name, delay)
-                )
-                self._declared.append(f"{name}.retry.{delay}")
             # A guard for what the bus's own count cannot see: a consumer that dies (or is
             # cancelled) with the message, again and again.
             limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
@@ -224,6 +238,10 @@ class RabbitBus:
             self._declared += [name, f"{name}.dead"]
         for key in keys:
             await q.bind(exchange, routing_key=key)
+        if not exclusive:
+            await q.bind(
+                self._requeue_exchange, arguments={"x-match": "all", RETURN_HEADER: q.name}
+            )
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._deliver(q.name, message, handler, acked=exclusive)
@@ -272,11 +290,9 @@ class RabbitBus:
                 await message.reject(requeue=False)  # to the dead-letter queue
             return
         headers[ATTEMPT_HEADER] = delivery + 1
+        headers[RETURN_HEADER] = queue
         retry = _message(message.body, message.message_id, headers)
-        delay_queue = f"{queue}.retry.{self._delays_ms[delivery - 1]}"
-        publish = asyncio.ensure_future(
-            self._lane().channel.default_exchange.publish(retry, routing_key=delay_queue)
-        )
+        publish = asyncio.ensure_future(self._publish_delayed(retry, self._delays_ms[delivery - 1]))
         # Bounded by hand (a publish can hang while the connection recovers); on failure the
         # message goes back to its queue instead of staying unacknowledged.
         done, _ = await asyncio.wait({publish}, timeout=RETRY_PUBLISH_TIMEOUT)
@@ -289,6 +305,16 @@ class RabbitBus:
                 await message.ack()
             else:
                 await message.nack(requeue=True)
+
+    async def _publish_delayed(self, message: aio_pika.Message, delay_ms: int) -> None:
+        lane = self._lane()
+        name = self._delay_queue(delay_ms)
+        if name not in self._delay_queues:
+            await lane.channel.declare_queue(
+                name, durable=True, arguments=self._delay_args(delay_ms)
+            )
+            self._delay_queues.add(name)
+        await lane.channel.default_exchange.publish(message, routing_key=name)
 
     async def ping(self) -> None:
         if self._conn.is_closed or not self._lanes or self._lanes[0].channel.is_closed:
@@ -317,10 +343,11 @@ class RabbitBus:
                 *self._declared,
                 *(f"{self._ns}.{q}" for q in queues),
                 *(f"{self._ns}.{q}.dead" for q in queues),
+                *(self._delay_queue(d) for d in self._delays_ms),
             ]
-            for name in names:
+            for name in dict.fromkeys(names):
                 await channel.queue_delete(name)
-            for ex in (self.exchange_name, f"{self._ns}.dlx"):
+            for ex in (self.exchange_name, f"{self._ns}.dlx", self._requeue_exchange):
                 await channel.exchange_delete(ex)
         finally:
             await channel.close()
