@@ -500,7 +500,9 @@ async def test_with_websockets_blocked_the_page_polls_and_the_login_completes(
 async def test_a_phone_sized_browser_is_offered_to_open_wechat(
     stack: Stack, chromium: Browser
 ) -> None:
-    context = await chromium.new_context(viewport=PHONE, locale="en-US", is_mobile=True)
+    context = await chromium.new_context(
+        viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True
+    )
     page = await context.new_page()
 
     async def link(route: Route) -> None:
@@ -526,7 +528,9 @@ async def test_a_phone_sized_browser_is_offered_to_open_wechat(
 async def test_a_phone_told_wechat_cannot_be_opened_reads_what_to_do(
     stack: Stack, chromium: Browser
 ) -> None:
-    context = await chromium.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
+    context = await chromium.new_context(
+        viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = await context.new_page()
 
     async def refused(route: Route) -> None:
@@ -547,6 +551,16 @@ async def test_a_computer_sized_browser_is_not_offered_the_phone_path(
 ) -> None:
     page = await (await chromium.new_context()).new_page()
     await _open(page, _login_url(stack))
+    assert await page.is_hidden("#same-device")
+
+
+async def test_a_narrow_popup_on_a_computer_is_not_offered_the_phone_path(
+    stack: Stack, chromium: Browser
+) -> None:
+    # A site's popup is often phone-narrow; its screen can still be scanned.
+    page = await (await chromium.new_context(viewport=PHONE)).new_page()
+    await _open(page, _login_url(stack))
+    await page.wait_for_selector("#qr:not([hidden])")
     assert await page.is_hidden("#same-device")
 
 

@@ -72,7 +72,9 @@
   const config = JSON.parse($("app").dataset.config || "{}");
   const reply = config.reply || {};
   const query = new URLSearchParams(location.search);
-  const phoneSized = window.matchMedia("(max-width: 600px)");
+  // A phone: narrow and touch-driven. A narrow popup on a computer (pointer: fine) can
+  // still be scanned, so it is not offered the same-device path.
+  const phoneSized = window.matchMedia("(max-width: 600px) and (pointer: coarse)");
   const wanted = query.get("lang") || config.lang || navigator.language || "zh";
   let lang = wanted.toLowerCase().startsWith("zh") ? "zh" : "en";
 
