@@ -1,5 +1,6 @@
-"""A returning user costs no database read: the account and profile a replica has seen
-are cached, for `cache_seconds` and up to `cache_entries` users."""
+"""A returning user's binding costs no database read: the identity a replica has seen is
+cached, for `cache_seconds` and up to `cache_entries` users; the account itself is read
+again by a login at most every `recheck_seconds`."""
 
 from __future__ import annotations
 
@@ -21,20 +22,34 @@ async def _rebind(db: Any, openid: str, user_id: str) -> None:
     await db["identities"].update_one({"openid": openid}, {"$set": {"user_id": user_id}})
 
 
-async def test_a_database_edit_shows_once_the_cache_time_has_passed(db: Any) -> None:
+async def test_a_moved_identity_shows_once_the_cache_time_has_passed(db: Any) -> None:
     clock = FakeClock()
-    store = UserStore(db, cache_seconds=300.0, timer=clock.now)
+    store = UserStore(db, cache_seconds=300.0, timer=clock.now, clock=clock.now)
     first = await store.resolve(SHOP, _who("o-zhang"), clock.now())
     assert first.outcome == Outcome.SUCCEEDED
     assert first.created
     await _rebind(db, "o-zhang", "u_moved")
-    await db["users"].update_one({"_id": first.user_id}, {"$set": {"nickname": "edited"}})
 
     clock.advance(299)
     assert (await store.resolve(SHOP, _who("o-zhang"), clock.now())).user_id == first.user_id
-    assert (await store.get_user(first.user_id) or {})["nickname"] == "nick-o-zhang"
     clock.advance(2)
     assert (await store.resolve(SHOP, _who("o-zhang"), clock.now())).user_id == "u_moved"
+
+
+async def test_an_edited_account_is_read_again_by_a_login_after_the_recheck_time(
+    db: Any,
+) -> None:
+    clock = FakeClock()
+    store = UserStore(db, recheck_seconds=5.0, timer=clock.now, clock=clock.now)
+    first = await store.resolve(SHOP, _who("o-zhang"), clock.now())
+    await db["users"].update_one({"_id": first.user_id}, {"$set": {"nickname": "edited"}})
+
+    clock.advance(4)
+    await store.resolve(SHOP, _who("o-zhang"), clock.now())
+    assert (await store.get_user(first.user_id) or {})["nickname"] == "nick-o-zhang"
+    clock.advance(2)
+    await store.resolve(SHOP, _who("o-zhang"), clock.now())
+    # Read again, and kept: the login brought the nickname WeChat gave before, unchanged.
     assert (await store.get_user(first.user_id) or {})["nickname"] == "edited"
 
 

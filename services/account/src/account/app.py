@@ -44,7 +44,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
             clock=clock,
             tickets=TicketStore(app[REDIS], keys, clock, written=app[RELAY].kick),
             registry=Registry(db),
-            users=UserStore(db),
+            users=UserStore(db, clock=clock.now),
             codes=CodeStore(app[REDIS], keys),
             grants=GrantStore(app[REDIS], keys, access_ttl=oidc.TOKEN_TTL),
             signing=SigningKey.load_or_generate(

@@ -7,7 +7,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from account.codes import CodeGrant
 from account.context import Account
-from account.users import Outcome, WeChatIdentity
+from account.users import Outcome, Resolution, WeChatIdentity
 from shared import logs
 from shared.events import Event, TicketConfirmed, TicketScanned
 from shared.profile import clean_nickname, showable_avatar
@@ -91,6 +91,8 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
             avatar_url=ticket.scanner_avatar or None,
         )
         result = await acct.users.resolve(conn, who, now)
+        if result.unionid_conflict:
+            await _record_unionid_conflict(acct, ticket, result)
         try:
             if result.outcome == Outcome.SUCCEEDED:
                 await _succeed(acct, event, ticket, result.user_id, result.created, now)
@@ -102,6 +104,22 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
             log.info("ticket_already_finished")  # another delivery finished it meanwhile
             return
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
+
+
+async def _record_unionid_conflict(acct: Account, ticket: Ticket, result: Resolution) -> None:
+    """The unionid this login brought belongs to another account: the accounts were kept
+    apart (nothing merged), and an operator reads why in the audit trail."""
+    log.warning("unionid_conflict_kept_apart", user_id=result.user_id)
+    audit = getattr(acct, "audit", None)  # None until the audit trail is installed
+    if audit is None:
+        return
+    await audit.record(
+        kind="unionid_conflict",
+        outcome=result.outcome.value,
+        reason="unionid_belongs_to_another_account",
+        ticket=ticket,
+        user_id=result.user_id,
+    )
 
 
 async def _succeed(

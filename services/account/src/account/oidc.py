@@ -157,7 +157,8 @@ async def _code_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
     if app.refresh_tokens:
         family = Family(sid, app.client_id, grant.user_id, scope, grant.auth_time)
         refresh = await acct.grants.start_family(family, ttl=acct.settings.refresh_token_ttl)
-    user = await acct.users.get_user(grant.user_id) or {}
+    # Read at or after the login: a profile it refreshed shows in these tokens.
+    user = await acct.users.get_user(grant.user_id, since=grant.auth_time) or {}
     with logs.bound(trace_id=grant.trace_id):
         log.info(
             "tokens_issued",
