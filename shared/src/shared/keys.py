@@ -50,6 +50,10 @@ class Keys:
     def rate(self, bucket: str, subject: str, window: int) -> str:
         return f"{self.ns}:rate:{bucket}:{subject}:{window}"
 
+    def sign_in_throttle(self, kind: str, subject: str) -> str:
+        """Failed sign-ins of one account or one IP, and when the last was (a hash)."""
+        return f"{self.ns}:signin:{kind}:{subject}"
+
     # The WeChat access token per appid (a hash), and the lock its one refresher holds.
     def wx_token(self, appid: str) -> str:
         return f"{self.ns}:wx:token:{appid}"

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from account import admin, cors, logout, oidc, revocation
+from account import admin, admin_users, cors, logout, oidc, revocation
 from account.codes import CodeStore
 from account.consumers import QUEUE, SCANNED_QUEUE, on_ticket_confirmed, on_ticket_scanned
 from account.context import ACCOUNT, Account
 from account.grants import GrantStore
+from account.local_accounts import LocalAccounts
 from account.settings import AccountSettings
+from account.signin_throttle import SignInThrottle
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.bus.drain import Draining
@@ -57,9 +59,12 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
             bus=app[BUS],
             box=SecretBox.from_settings(settings),
             limiter=RateLimiter(app[REDIS], keys, clock),
+            local_accounts=LocalAccounts(db, clock),
+            sign_in_throttle=SignInThrottle(app[REDIS], keys, clock),
         )
         await acct.users.ensure_indexes()
         await acct.registry.ensure_indexes()
+        await acct.local_accounts.ensure_indexes()
         app[ACCOUNT] = acct
 
         async def handle(event: Event) -> None:
@@ -90,6 +95,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.router.add_routes(cors.routes)
     app.on_response_prepare.append(cors.add_headers)
     app.router.add_routes(admin.routes)
+    app.router.add_routes(admin_users.routes)
     app.router.add_routes(
         health_routes(
             "/internal/account",

@@ -8,7 +8,9 @@ from aiohttp import web
 
 from account.codes import CodeStore
 from account.grants import GrantStore
+from account.local_accounts import LocalAccounts
 from account.settings import AccountSettings
+from account.signin_throttle import SignInThrottle
 from account.signing import AccessTokenKey, SigningKey
 from account.users import UserStore
 from shared.bus import Bus
@@ -33,6 +35,8 @@ class Account:
     bus: Bus
     box: SecretBox
     limiter: RateLimiter
+    local_accounts: LocalAccounts
+    sign_in_throttle: SignInThrottle
 
 
 ACCOUNT = web.AppKey("account", Account)
