@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from account import admin, admin_users, cors, logout, oidc, revocation
+from account import admin, admin_audit, admin_users, cors, logout, oidc, revocation
+from account.audit import ENDED_QUEUE, AuditLog, on_ticket_ended
 from account.codes import CodeStore
 from account.consumers import QUEUE, SCANNED_QUEUE, on_ticket_confirmed, on_ticket_scanned
 from account.context import ACCOUNT, Account
@@ -61,10 +62,12 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
             limiter=RateLimiter(app[REDIS], keys, clock),
             local_accounts=LocalAccounts(db, clock),
             sign_in_throttle=SignInThrottle(app[REDIS], keys, clock),
+            audit=AuditLog(db, clock, settings.audit_retention_days),
         )
         await acct.users.ensure_indexes()
         await acct.registry.ensure_indexes()
         await acct.local_accounts.ensure_indexes()
+        await acct.audit.ensure_indexes()
         app[ACCOUNT] = acct
 
         async def handle(event: Event) -> None:
@@ -73,12 +76,20 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
         async def handle_scanned(event: Event) -> None:
             await on_ticket_scanned(acct, event)
 
+        async def handle_ended(event: Event) -> None:
+            await on_ticket_ended(acct.audit, acct.tickets, event)
+
         # Durable queues shared by all account replicas: each ticket event is handled once.
         # The handlers use MongoDB, which closes before the bus: they stop first.
         draining = Draining()
         await acct.bus.consume(QUEUE, [EventType.TICKET_CONFIRMED.value], draining.wrap(handle))
         await acct.bus.consume(
             SCANNED_QUEUE, [EventType.TICKET_SCANNED.value], draining.wrap(handle_scanned)
+        )
+        await acct.bus.consume(
+            ENDED_QUEUE,
+            [EventType.TICKET_CANCELLED.value, EventType.TICKET_EXPIRED.value],
+            draining.wrap(handle_ended),
         )
         login_times = asyncio.create_task(acct.users.write_behind(), name="login-times")
         yield
@@ -96,6 +107,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.on_response_prepare.append(cors.add_headers)
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_users.routes)
+    app.router.add_routes(admin_audit.routes)
     app.router.add_routes(
         health_routes(
             "/internal/account",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from account.audit import ENDED_QUEUE
 from account.codes import CodeGrant
 from account.context import Account
 from account.users import Outcome, Resolution, WeChatIdentity
@@ -24,7 +25,7 @@ log = logs.get(__name__)
 QUEUE = "account.tickets-confirmed"
 SCANNED_QUEUE = "account.tickets-scanned"
 # Every durable queue this service consumes (tests and the benchmark delete them after).
-QUEUES = (QUEUE, SCANNED_QUEUE)
+QUEUES = (QUEUE, SCANNED_QUEUE, ENDED_QUEUE)
 
 
 def with_query(uri: str, params: dict[str, str]) -> str:
@@ -80,6 +81,7 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
             # waits on it may have missed it); the move itself is never made twice.
             told = await lifecycle.announce_outcome(acct.tickets, ticket)
             log.info("confirmed_event_redelivered", status=ticket.status.value, told=told)
+            await acct.audit.login_ended(ticket)  # in case the first delivery could not
             return
         conn = await acct.registry.connection(ticket.connection_id)
         now = acct.clock.now()
@@ -93,6 +95,14 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
         result = await acct.users.resolve(conn, who, now)
         if result.unionid_conflict:
             await _record_unionid_conflict(acct, ticket, result)
+        # Recorded as decided, before anyone is told (a redelivery writes it no second time).
+        await acct.audit.record(
+            outcome=result.outcome.value,
+            reason=result.reason,
+            ticket=ticket,
+            user_id=result.user_id,
+            new_account=result.created,
+        )
         try:
             if result.outcome == Outcome.SUCCEEDED:
                 await _succeed(acct, event, ticket, result.user_id, result.created, now)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from account.audit import AuditLog
 from account.codes import CodeStore
 from account.grants import GrantStore
 from account.local_accounts import LocalAccounts
@@ -37,6 +38,7 @@ class Account:
     limiter: RateLimiter
     local_accounts: LocalAccounts
     sign_in_throttle: SignInThrottle
+    audit: AuditLog
 
 
 ACCOUNT = web.AppKey("account", Account)

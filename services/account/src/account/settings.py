@@ -34,3 +34,5 @@ class AccountSettings(
     ticket_ttl: int = 120
     # How long an unused refresh token lives (each use rotates it and starts this again).
     refresh_token_ttl: int = Field(30 * 24 * 3600, ge=300)
+    # Days an audit record is kept before MongoDB's TTL monitor removes it (account.audit).
+    audit_retention_days: int = Field(180, ge=1, le=3650)

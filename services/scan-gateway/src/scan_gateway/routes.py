@@ -226,6 +226,7 @@ async def scan(request: web.Request) -> web.Response:
             "scanner_unionid": wx.unionid or "",
             "scanner_nickname": body.nickname or "",
             "scanner_avatar": body.avatar_url or "",
+            "launch_scene": -1 if body.launch_scene is None else body.launch_scene,
         },
         also=store_session,
     )

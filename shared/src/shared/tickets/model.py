@@ -65,6 +65,9 @@ class Ticket:
     account_nickname: str = ""
     account_avatar: str = ""
     scanned_at: float = 0.0
+    # The WeChat launch scene the phone reported with its scan (1011: camera on a QR code),
+    # -1 when it sent none; kept for the audit trail.
+    launch_scene: int = -1
     phone: str = ""
     confirmed_at: float = 0.0
     user_id: str = ""
