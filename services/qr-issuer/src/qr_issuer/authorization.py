@@ -160,7 +160,9 @@ _NOT_SUPPORTED = {
 @dataclass(frozen=True)
 class AuthorizationRequest:
     app: App
-    connection: Connection
+    # None when the request names no connection and the app has several: the person
+    # chooses one of `choices` (one is never picked for them).
+    connection: Connection | None
     reply_to: ReplyTo
     scope: str
     code_challenge: str
@@ -168,9 +170,11 @@ class AuthorizationRequest:
     prompt: str
     max_age: int | None
     ui_locales: str
+    choices: tuple[Connection, ...] = ()
 
     def ticket_request(self) -> dict[str, Any]:
         """The body the page sends to POST /api/v1/tickets."""
+        assert self.connection is not None, "a connection is chosen first"
         body: dict[str, Any] = {
             "client_id": self.app.client_id,
             "redirect_uri": self.reply_to.redirect_uri,
@@ -228,22 +232,27 @@ def _reply_to(query: Query, app: App, issuer: str) -> ReplyTo:
 
 async def _connection(
     registry: Registry, app: App, wanted: str | None, reply_to: ReplyTo
-) -> Connection:
-    def pick(conns: list[Connection]) -> Connection | None:
-        return next((c for c in conns if wanted in (None, c.id)), None)
-
-    conn = pick(await registry.connections_for_app(app.client_id))
-    if conn is None and wanted:
-        conn = pick(await registry.connections_for_app(app.client_id, fresh=True))
-    if conn is not None:
-        return conn
-    if wanted:
+) -> tuple[Connection | None, tuple[Connection, ...]]:
+    """The connection the request names, or the app's only one; with several and none
+    named, none and the choices."""
+    conns = await registry.connections_for_app(app.client_id)
+    if wanted is None:
+        if len(conns) > 1:
+            return None, tuple(conns)
+        if conns:
+            return conns[0], ()
+        raise AuthorizationError(
+            reply_to, "unauthorized_client", "No login connection is enabled for this client."
+        )
+    conn = next((c for c in conns if c.id == wanted), None)
+    if conn is None:  # perhaps enabled a moment ago
+        fresh = await registry.connections_for_app(app.client_id, fresh=True)
+        conn = next((c for c in fresh if c.id == wanted), None)
+    if conn is None:
         raise AuthorizationError(
             reply_to, "invalid_request", f"connection {wanted} is not enabled for this client."
         )
-    raise AuthorizationError(
-        reply_to, "unauthorized_client", "No login connection is enabled for this client."
-    )
+    return conn, ()
 
 
 async def read_authorization_request(
@@ -275,10 +284,11 @@ async def read_authorization_request(
     if checked.prompt == "none":
         # Nobody is ever signed in here already: each login is a new scan.
         raise fault("login_required", "prompt=none: the user must scan the QR code to log in.")
-    conn = await _connection(registry, app, checked.connection, reply_to)
+    conn, choices = await _connection(registry, app, checked.connection, reply_to)
     return AuthorizationRequest(
         app=app,
         connection=conn,
+        choices=choices,
         reply_to=reply_to,
         scope=checked.scope,
         code_challenge=checked.code_challenge,

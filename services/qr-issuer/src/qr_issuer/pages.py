@@ -9,6 +9,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from qr_issuer import chooser
 from qr_issuer.authorization import (
     AuthorizationError,
     ReplyTo,
@@ -64,6 +65,11 @@ async def login_page(request: web.Request) -> web.Response:
             raise
         log.warning("store_unavailable", path=request.path, error=type(exc).__name__)
         return _problem("unavailable", 503)
+    if auth.connection is None:
+        lang = chooser.language(
+            request.query, auth.ui_locales, request.headers.get("Accept-Language", "")
+        )
+        return chooser.render(auth, query, lang, SECURITY_HEADERS)
     config = {
         "request": auth.ticket_request(),
         "reply": _reply_config(auth.reply_to),

@@ -39,6 +39,11 @@ class ConnectionNotEnabled(AppError):
     message = "This connection is not enabled for this app."
 
 
+class ConnectionRequired(AppError):
+    code = "connection_required"
+    message = "This app has several connections: name the one to log in with in `connection`."
+
+
 class CreateTicket(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,7 +119,13 @@ async def _what_to_issue(
     app = await issuer.registry.app(body.client_id)
     if body.redirect_uri not in app.redirect_uris:
         raise RedirectUriMismatch()
-    conn = _pick(await issuer.registry.connections_for_app(app.client_id), body.connection)
+    conns = await issuer.registry.connections_for_app(app.client_id)
+    if body.connection is None and len(conns) > 1:
+        # Never one picked for the person: the site names it (the hosted page asks them).
+        raise ConnectionRequired(
+            details=[{"field": "connection", "choices": [c.id for c in conns]}]
+        )
+    conn = _pick(conns, body.connection)
     if conn is None and body.connection:
         fresh = await issuer.registry.connections_for_app(app.client_id, fresh=True)
         conn = _pick(fresh, body.connection)
