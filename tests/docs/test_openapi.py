@@ -47,6 +47,8 @@ ERROR_MODULES = [
     "notifier.errors",
     "account.clients",
     "account.grants",
+    "account.admin_users",
+    "account.local_accounts",
 ]
 SERVICE_ERROR_MODULES = ERROR_MODULES[4:]
 # Request schema -> the pydantic model the handler validates the body with.
@@ -59,6 +61,9 @@ MIRRORED_MODELS = {
     "ConnectionPatch": "account.admin:ConnectionPatch",
     "AppCreate": "account.admin:AppCreate",
     "AppPatch": "account.admin:AppFields",
+    "UserCreate": "account.user_fields:UserCreate",
+    "UserImportLine": "account.user_fields:UserImportLine",
+    "UserPatch": "account.user_fields:UserPatch",
 }
 CONSTRAINTS = ("minLength", "maxLength", "pattern", "minimum", "maximum", "minItems", "maxItems")
 
