@@ -120,10 +120,7 @@ async def _record_unionid_conflict(acct: Account, ticket: Ticket, result: Resolu
     """The unionid this login brought belongs to another account: the accounts were kept
     apart (nothing merged), and an operator reads why in the audit trail."""
     log.warning("unionid_conflict_kept_apart", user_id=result.user_id)
-    audit = getattr(acct, "audit", None)  # None until the audit trail is installed
-    if audit is None:
-        return
-    await audit.record(
+    await acct.audit.record(
         kind="unionid_conflict",
         outcome=result.outcome.value,
         reason="unionid_belongs_to_another_account",
