@@ -281,3 +281,13 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_tries_than_one_by_one(
     checked = [a for a in answers if isinstance(a, InvalidCredentials)]
     assert len(checked) == 3  # the free tries; every other guess waits
     assert all(isinstance(a, SignInThrottled) for a in answers if a not in checked)
+
+
+async def test_spelling_a_phone_number_differently_does_not_buy_more_tries(
+    db: Any, redis: tuple[aioredis.Redis, Keys]
+) -> None:
+    acct = _acct(db, redis)
+    await _user(acct, phone="+8613800001111", password_hash=passwords.hash_password(PASSWORD))
+    spellings = ["13800001111", "+8613800001111", "+86 138 0000 1111", "138-0000-1111"]
+    answers = [type(await _refused(acct, s, "guess", ip=GUESSER_IP)) for s in spellings]
+    assert answers == [InvalidCredentials] * 3 + [SignInThrottled]

@@ -70,6 +70,15 @@ def login_filter(login: str) -> dict[str, Any] | None:
         return None
 
 
+def canonical_login(login: str) -> str:
+    """One spelling per account: the normalised email or E.164 number (the throttle counts
+    "13800001111" and "+86 138 0000 1111" as the same account), else the text lower-cased."""
+    query = login_filter(login)
+    if query is None:
+        return login.strip().lower()
+    return str(query.get("email") or query["phone"])
+
+
 def phone_forms(phone: str) -> list[str]:
     """The ways `phone` (E.164) may be stored: as we write it, and as WeChat gives a mainland
     China number (without its country code)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from account import passwords
 from account.context import Account
-from account.local_accounts import LocalAccounts
+from account.local_accounts import LocalAccounts, canonical_login
 from shared import logs
 from shared.errors import AppError
 
@@ -92,7 +92,7 @@ async def sign_in(acct: Account, login: str, password: str, ip: str) -> str:
     Raises InvalidCredentials, SignInThrottled (with retry_after) or UserDisabled, all
     SignInRefused."""
     login = login[:MAX_LOGIN_CHARS]
-    reservation = await acct.sign_in_throttle.reserve(login, ip)
+    reservation = await acct.sign_in_throttle.reserve(canonical_login(login), ip)
     if isinstance(reservation, int):
         await _audit(acct, "failed", SignInThrottled.code, "", ip)
         raise SignInThrottled(retry_after=reservation)

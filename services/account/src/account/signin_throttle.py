@@ -113,7 +113,7 @@ class SignInThrottle:
     def _account_key(self, login: str) -> str:
         # Hashed: the key names no address or number, and an unknown login is throttled
         # exactly as a known one (its wait says nothing about whether it exists).
-        return self._keys.sign_in_throttle("account", ids.sha256_hex(login.strip().lower()))
+        return self._keys.sign_in_throttle("account", ids.sha256_hex(login))
 
     async def _try(self, key: str, pace: Pace) -> Counted | int:
         """The attempt counted on `key`, or the whole seconds to wait first."""
@@ -137,9 +137,10 @@ class SignInThrottle:
         await self._give_back(keys=[counted.key], args=[counted.at, counted.before])
 
     async def reserve(self, login: str, ip: str) -> Reservation | int:
-        """Count an attempt at `login` from `ip`: the reservation, or the whole seconds to
-        wait before trying again. Two keys, two scripts (they may live on different Cluster
-        slots): the IP is counted first and given back when the account must wait."""
+        """Count an attempt at `login` (one spelling per account: canonical_login) from `ip`:
+        the reservation, or the whole seconds to wait before trying again. Two keys, two
+        scripts (they may live on different Cluster slots): the IP is counted first and given
+        back when the account must wait."""
         account_key = self._account_key(login)
         by_ip = await self._try(self._keys.sign_in_throttle("ip", ip), self.ip_pace)
         if isinstance(by_ip, int):
