@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from devstack.demo_site import DEMO
 from devstack.embedded import build_app
 from devstack.settings import StackSettings
 from shared import logs
@@ -69,7 +70,9 @@ async def main() -> None:
         for app, port in (
             (create_sandbox(clock=clock), sandbox_port),
             (
-                build_app(stack, clock, sandbox_url=f"http://127.0.0.1:{sandbox_port}"),
+                build_app(
+                    stack, clock, sandbox_url=f"http://127.0.0.1:{sandbox_port}", try_outs=True
+                ),
                 settings.port,
             ),
         ):
@@ -77,6 +80,8 @@ async def main() -> None:
             await runner.setup()
             await web.TCPSite(runner, settings.host, port, reuse_address=True).start()
             runners.append(runner)
+        account = runners[-1].app[DEMO].account
+        assert account is not None  # seeded at start (try_outs)
         print(  # noqa: T201  # the lines a newcomer reads
             f"\n  MiniLogin is running (embedded default).\n"
             f"  DEVELOPMENT ONLY: public built-in secrets (admin token {DEV_ADMIN_TOKEN!r});\n"
@@ -84,6 +89,8 @@ async def main() -> None:
             f"  Demo site:        {settings.public_url}/demo/\n"
             f"  Phone simulator:  {settings.public_url}/phone/\n"
             f"  WeChat sandbox:   http://127.0.0.1:{sandbox_port}/__sandbox/users\n"
+            f"  Demo account (to link WeChat to, on the demo's 'link my account' login):\n"
+            f"    email {account.email}   password {account.password}\n"
             f"  Press Ctrl+C to stop.\n",
             flush=True,
         )

@@ -16,7 +16,7 @@ import aiohttp
 import jwt
 from aiohttp import web
 
-from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONNECTION, DemoAccount
 from qr_issuer.pages import SECURITY_HEADERS
 from shared.runtime import HTTP
 
@@ -30,6 +30,14 @@ class DemoState:
         default_factory=dict
     )  # state -> verifier, nonce
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # make run: the ask-binding connection to try, and the local account to link WeChat to.
+    binding_connection: str | None = None
+    account: DemoAccount | None = None
+
+    def connection(self, wanted: str) -> str:
+        """The connection a login of the demo names: the demo's own unless the ask-binding
+        one is asked for (the site always names one: the app has two in make run)."""
+        return wanted if wanted and wanted == self.binding_connection else DEMO_CONNECTION
 
 
 DEMO = web.AppKey("demo_site", DemoState)
@@ -82,19 +90,35 @@ async def home(request: web.Request) -> web.Response:
         )
     # Three ways in: the hosted page (redirect), the SDK's popup, the SDK's QR in this page.
     return _page(
-        """<p>Welcome! Log in to see your orders.</p>
+        f"""<p>Welcome! Log in to see your orders.</p>
 <div class="ways">
 <a class="button" id="login" href="/demo/login">Log in with WeChat</a>
 <button type="button" id="login-popup" class="secondary">Log in in a popup</button>
 <button type="button" id="login-embedded" class="secondary">Show the QR code here</button>
 </div>
 <section id="minilogin" class="embedded" aria-label="Log in with WeChat" hidden></section>
+{_binding_offer(demo)}
 <p id="dev" class="muted" hidden><a id="phone-link" target="_blank" rel="noopener">
 Open the phone simulator (development)</a></p>
 <section aria-labelledby="events-title"><h2 id="events-title">What the SDK told this page</h2>
 <ol id="events" class="events"></ol></section>""",
         demo.issuer,
     )
+
+
+def _binding_offer(demo: DemoState) -> str:
+    """make run: a login through the ask-binding connection, and the account to link to."""
+    if not demo.binding_connection or demo.account is None:
+        return ""
+    return f"""
+<section id="try-binding" class="try" aria-labelledby="try-title">
+<h2 id="try-title">Try linking WeChat to an existing account</h2>
+<p>This login asks you to link your WeChat to an account of the shop. Use the demo account:
+email <code id="demo-email">{html.escape(demo.account.email)}</code>, password
+<code id="demo-password">{html.escape(demo.account.password)}</code>.</p>
+<a class="button secondary" id="login-binding"
+ href="/demo/login?connection={html.escape(demo.binding_connection)}">Log in and link my account</a>
+</section>"""
 
 
 def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[str, str]:
@@ -114,6 +138,7 @@ def _authorize_url(demo: DemoState, request: web.Request, mode: str) -> tuple[st
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "mode": mode,
+            "connection": demo.connection(request.query.get("connection", "")),
         }
     )
     return f"{demo.issuer}/login?{query}", state
@@ -136,6 +161,7 @@ async def login(request: web.Request) -> web.Response:
                 "state": state,
                 "nonce": query["nonce"][0],
                 "code_challenge": query["code_challenge"][0],
+                "connection": query["connection"][0],
             },
             headers={"Cache-Control": "no-store"},
         )

@@ -11,7 +11,7 @@ import notifier.app
 import qr_issuer.app
 import scan_gateway.app
 from devstack import demo_site, phone
-from devstack.seed import seed_demo
+from devstack.seed import BINDING_CONNECTION, seed_demo, seed_try_outs
 from devstack.settings import StackSettings
 from shared.clock import Clock
 from shared.registry import Registry
@@ -19,7 +19,10 @@ from shared.runtime import MONGO, http_ctx
 from shared.web import hide_server_version, middlewares
 
 
-def build_app(stack: StackSettings, clock: Clock, *, sandbox_url: str) -> web.Application:
+def build_app(
+    stack: StackSettings, clock: Clock, *, sandbox_url: str, try_outs: bool = False
+) -> web.Application:
+    """`try_outs` (make run): also an ask-binding connection and a local demo account."""
     # The demo site and the phone simulator are served on qr-issuer's origin.
     settings = stack.qr_issuer
     app = web.Application(
@@ -35,8 +38,14 @@ def build_app(stack: StackSettings, clock: Clock, *, sandbox_url: str) -> web.Ap
     notifier.app.install(app, stack.notifier, clock)
 
     async def devstack_ctx(app: web.Application) -> AsyncIterator[None]:
-        await seed_demo(Registry(app[MONGO][settings.mongo_db]), settings.public_url, clock.now())
-        app[demo_site.DEMO] = demo_site.DemoState(issuer=settings.issuer)
+        db = app[MONGO][settings.mongo_db]
+        registry = Registry(db)
+        await seed_demo(registry, settings.public_url, clock.now())
+        demo = demo_site.DemoState(issuer=settings.issuer)
+        if try_outs:
+            demo.account = await seed_try_outs(db, registry, settings.public_url, clock.now())
+            demo.binding_connection = BINDING_CONNECTION
+        app[demo_site.DEMO] = demo
         yield
 
     app.cleanup_ctx.extend([http_ctx(), devstack_ctx])

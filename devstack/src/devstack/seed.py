@@ -1,17 +1,34 @@
-"""The demo connection and app the embedded default starts with."""
+"""The demo connection and app the embedded default starts with, and what `make run` adds
+for a newcomer to try: an ask-binding connection and a local account to link WeChat to."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageDraw
+from pymongo.asynchronous.database import AsyncDatabase
 
+from account.passwords import hash_password
+from account.users import new_user_id
 from shared import ids
-from shared.registry import App, Connection, Registry
+from shared.registry import App, Association, Connection, Registry
 
 DEMO_CONNECTION = "wechat-demo"
 DEMO_CLIENT_ID = "demo"
 DEMO_CLIENT_SECRET = "demo-client-secret-for-development-only"
+# `make run` only (tests' stacks keep the demo app to one connection).
+BINDING_CONNECTION = "wechat-demo-bind"
+# Public, like every built-in development secret: printed at start for the newcomer.
+DEMO_ACCOUNT_EMAIL = "demo@minilogin.test"
+DEMO_ACCOUNT_PASSWORD = "try-minilogin-demo"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    password: str
 
 
 def demo_logo() -> bytes:
@@ -55,3 +72,40 @@ async def seed_demo(registry: Registry, public_url: str, now: float) -> None:
                 updated_at=now,
             )
         )
+
+
+async def seed_try_outs(
+    db: AsyncDatabase[dict[str, Any]], registry: Registry, public_url: str, now: float
+) -> DemoAccount:
+    """An ask-binding connection on the demo app (the demo's normal login names its own
+    connection, so it is unchanged) and one local account with a password to link WeChat
+    to, unless they exist. The password is hashed with argon2id."""
+    base = public_url.rstrip("/")
+    if await registry.connections.find_one({"_id": BINDING_CONNECTION}) is None:
+        await registry.save_connection(
+            Connection(
+                id=BINDING_CONNECTION,
+                display_name="Demo Shop: link my account",
+                callback_url=f"{base}/demo/",
+                logo_png=demo_logo(),
+                association=Association.ASK_BINDING,
+                apps=[DEMO_CLIENT_ID],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    users = db["users"]
+    if await users.find_one({"email": DEMO_ACCOUNT_EMAIL}, {"_id": 1}) is None:
+        await users.insert_one(
+            {
+                "_id": new_user_id(),
+                "email": DEMO_ACCOUNT_EMAIL,
+                "name": "Demo Customer",
+                "password_hash": hash_password(DEMO_ACCOUNT_PASSWORD),  # argon2id
+                "local": True,
+                "disabled": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return DemoAccount(DEMO_ACCOUNT_EMAIL, DEMO_ACCOUNT_PASSWORD)

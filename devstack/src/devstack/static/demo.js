@@ -27,6 +27,7 @@
       state: p.state,
       nonce: p.nonce,
       codeChallenge: p.code_challenge,
+      connection: p.connection,
       container: $("minilogin"),
       lang: "en",
       onReady(info) {
