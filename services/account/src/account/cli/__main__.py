@@ -1,0 +1,5 @@
+"""python -m account.cli: the same as minilogin-admin."""
+
+from account.cli import console
+
+console()
