@@ -63,12 +63,12 @@ async def lines(stream: StreamReader) -> AsyncIterator[tuple[int, bytes | None]]
         buf += chunk
         while (end := buf.find(b"\n")) >= 0:
             number += 1
-            yield number, None if too_long else buf[:end]
+            yield number, None if too_long or end > MAX_LINE_BYTES else buf[:end]
             buf, too_long = buf[end + 1 :], False
         if len(buf) > MAX_LINE_BYTES:
             buf, too_long = b"", True
     if buf or too_long:
-        yield number + 1, None if too_long else buf
+        yield number + 1, None if too_long or len(buf) > MAX_LINE_BYTES else buf
 
 
 def parse(raw: bytes) -> dict[str, Any]:
@@ -102,6 +102,8 @@ class Importer:
                 number, "line_too_long", f"Lines are at most {MAX_LINE_BYTES} bytes."
             )
             return
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark some editors write
         if not raw.strip():
             return  # blank lines (a trailing newline, say) are nothing
         try:
