@@ -5,11 +5,15 @@ a TTL index; a deleted user's records no longer say who they were."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
 
 from account.audit import TTL_INDEX, AuditLog
@@ -17,6 +21,7 @@ from devstack.seed import DEMO_CLIENT_ID, DEMO_CONNECTION
 from shared.clock import FakeClock, SystemClock
 from shared.settings import DEV_ADMIN_TOKEN
 
+SPEC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 CAMERA = 1011  # WeChat's launch scene for the camera pointed at a QR code
 
@@ -31,7 +36,21 @@ async def admin(stack: Stack, method: str, path: str, body: Any = None, **params
 async def audit(stack: Stack, **params: Any) -> list[dict[str, Any]]:
     status, body = await admin(stack, "GET", "/admin/v1/audit", **params)
     assert status == 200, body
+    conforms(body)
     return body["records"]  # type: ignore[no-any-return]
+
+
+@functools.cache
+def answer_schema() -> jsonschema.Draft202012Validator:
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    op = spec["paths"]["/admin/v1/audit"]["get"]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def conforms(body: Any) -> None:
+    """The answer is what docs/openapi.yaml says GET /admin/v1/audit answers."""
+    answer_schema().validate(body)
 
 
 async def record_of(stack: Stack, ticket: str) -> dict[str, Any]:
