@@ -372,7 +372,9 @@ def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _paged(search)
     cmd(u, "get", users_get, "show a user and their identities", "user_id")
     _writes(cmd(u, "create", users_create, "create a local account (email=..., password=...)"))
-    imp = cmd(u, "import", users_import, "import users from a JSON-lines file", "file")
+    imp = cmd(
+        u, "import", users_import, "import users from a JSON-lines file (- for stdin)", "file"
+    )
     imp.add_argument("--slice", type=int, default=200, help="lines a request (default 200)")
     _writes(cmd(u, "update", users_update, "change fields of a user", "user_id"))
     cmd(u, "disable", users_disable, "refuse the user's logins", "user_id")

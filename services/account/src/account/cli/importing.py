@@ -5,6 +5,7 @@ another user has; here each of its line numbers is turned back into the file's."
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,10 @@ class ImportTotals:
 
 
 def read_lines(path: str) -> list[bytes]:
-    """The file's lines, as the server will number them (a last newline ends no extra
-    line). Raises CliError when it cannot be read."""
+    """The file's lines (- reads stdin), as the server will number them (a last newline
+    ends no extra line). Raises CliError when it cannot be read."""
     try:
-        data = Path(path).read_bytes()
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from exc
     lines = data.split(b"\n")
