@@ -92,7 +92,8 @@ async def test_a_profile_refreshed_on_another_replica_is_read_for_a_later_login(
     auth_time = clock.now()
     await UserStore(db, clock=clock.now).resolve(SHOP, _who("o-li", nickname="雷雷"), auth_time)
 
-    assert (await token_replica.get_user(first.user_id, since=auth_time) or {})["nickname"] == "雷雷"
+    fresh = await token_replica.get_user(first.user_id, since=auth_time)
+    assert (fresh or {})["nickname"] == "雷雷"
 
 
 async def test_a_disabled_user_is_refused_within_the_recheck_bound(db: Any) -> None:

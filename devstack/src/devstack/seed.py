@@ -64,7 +64,7 @@ async def seed_demo(registry: Registry, public_url: str, now: float) -> None:
             Connection(
                 id=DEMO_CONNECTION,
                 display_name="MiniLogin Demo Shop",
-                callback_url=f"{base}/demo/callback",
+                callback_url=f"{base}/demo/",  # where its experience login lands
                 logo_png=demo_logo(),
                 request_phone=True,
                 apps=[DEMO_CLIENT_ID],

@@ -21,6 +21,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.errors import AppError
 
 CONNECTION_ID = re.compile(r"^[a-z0-9-]{1,31}$")
+# MiniLogin's own client for the "Experience login" of a connection (its try link): a public
+# client the account service registers, whose answers go to the account service itself.
+# Every connection is enabled for it; the try link always names the one it tries.
+TRY_CLIENT_ID = "minilogin-try"
 
 
 class LoginMode(StrEnum):
@@ -190,7 +194,8 @@ class Registry:
         cached = None if fresh else self._app_connections.get(client_id)
         if cached is not None:
             return cached
-        out = await self.all_connections({"apps": client_id})
+        query = {} if client_id == TRY_CLIENT_ID else {"apps": client_id}
+        out = await self.all_connections(query)
         self._app_connections[client_id] = out
         return out
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from account.context import ACCOUNT, Account
+from account.try_login import try_url
 from shared import ids, logs
 from shared.errors import AppError, Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from shared.images import BadPicture, clean_png
@@ -150,10 +151,13 @@ class ConnectionPatch(_ConnectionFields):
     id: str | None = None
 
 
-def _connection_out(conn: Connection) -> dict[str, Any]:
+def _connection_out(conn: Connection, issuer: str) -> dict[str, Any]:
     body = conn.model_dump(mode="json", exclude={"logo_png", "app_secret_sealed"})
     body["has_logo"] = conn.logo_png is not None
     body["app_secret_set"] = conn.app_secret_sealed is not None  # the secret never leaves
+    # The seed's "Experience login": log in through this connection; a success lands on
+    # callback_url.
+    body["try_url"] = try_url(issuer, conn.id)
     return body
 
 
@@ -205,13 +209,16 @@ async def create_connection(request: web.Request) -> web.Response:
     conn = await _apply(acct, start, body)
     await acct.registry.save_connection(conn)
     log.info("connection_created", connection_id=conn.id)
-    return web.json_response(_connection_out(conn), status=201)
+    return web.json_response(_connection_out(conn, acct.settings.issuer), status=201)
 
 
 @routes.get("/admin/v1/connections")
 async def list_connections(request: web.Request) -> web.Response:
     acct = await _admin(request)
-    out = [_connection_out(conn) for conn in await acct.registry.all_connections()]
+    out = [
+        _connection_out(conn, acct.settings.issuer)
+        for conn in await acct.registry.all_connections()
+    ]
     return web.json_response({"connections": out})
 
 
@@ -220,7 +227,9 @@ async def get_connection(request: web.Request) -> web.Response:
     acct = await _admin(request)
     acct.registry.forget()
     return web.json_response(
-        _connection_out(await acct.registry.connection(request.match_info["id"]))
+        _connection_out(
+            await acct.registry.connection(request.match_info["id"]), acct.settings.issuer
+        )
     )
 
 
@@ -234,7 +243,7 @@ async def patch_connection(request: web.Request) -> web.Response:
     conn = await _apply(acct, await acct.registry.connection(request.match_info["id"]), body)
     await acct.registry.save_connection(conn)
     log.info("connection_updated", connection_id=conn.id)
-    return web.json_response(_connection_out(conn))
+    return web.json_response(_connection_out(conn, acct.settings.issuer))
 
 
 @routes.delete("/admin/v1/connections/{id}")

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from shared.registry import App, Connection, Registry, UnknownClient
+from shared.registry import TRY_CLIENT_ID, App, Connection, Registry, UnknownClient
 
 # The query string: each parameter with every value it was given, in order.
 Query = Mapping[str, list[str]]
@@ -235,6 +235,9 @@ async def _connection(
 ) -> tuple[Connection | None, tuple[Connection, ...]]:
     """The connection the request names, or the app's only one; with several and none
     named, none and the choices."""
+    if wanted is None and app.client_id == TRY_CLIENT_ID:
+        # Every connection is the try client's: it must name one (its list is not shown).
+        raise AuthorizationError(reply_to, "invalid_request", "connection is required.")
     conns = await registry.connections_for_app(app.client_id)
     if wanted is None:
         if len(conns) > 1:
