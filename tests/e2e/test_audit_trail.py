@@ -17,9 +17,13 @@ import yaml
 from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
 
 from account.audit import TTL_INDEX, AuditLog
+from account.consumers import on_ticket_confirmed
+from account.context import ACCOUNT
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CONNECTION
 from shared.clock import FakeClock, SystemClock
+from shared.events import Event, TicketConfirmed, new_event
 from shared.settings import DEV_ADMIN_TOKEN
+from shared.tickets import TicketStatus
 
 SPEC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
@@ -345,3 +349,48 @@ async def test_records_expire_after_the_configured_retention(
 async def test_the_trail_is_kept_180_days_unless_configured(stack: Stack) -> None:
     indexes = await stack.db.audit.index_information()
     assert indexes[TTL_INDEX]["expireAfterSeconds"] == 180 * 24 * 3600
+
+
+async def _confirmed_event(stack: Stack, openid: str) -> Event:
+    """A scanned ticket confirmed in the store alone, and the ticket.confirmed event the test
+    then delivers itself (no other copy of it exists)."""
+    ticket, _ = await stack.browser().ticket()
+    status, _ = await stack.scan(ticket["ticket"], openid, launch_scene=CAMERA)
+    assert status == 200
+    await stack.tickets.transition(ticket["ticket"], TicketStatus.CONFIRMED, scanner=openid)
+    payload = TicketConfirmed(
+        connection_id=DEMO_CONNECTION, client_id=DEMO_CLIENT_ID, openid=openid
+    )
+    return new_event(ticket["ticket"], "trace-audit", payload)
+
+
+async def test_an_event_delivered_twice_is_recorded_once(stack: Stack) -> None:
+    alice = (await stack.users())[0]
+    acct = stack.apps["account"][ACCOUNT]
+    event = await _confirmed_event(stack, alice["openid"])
+
+    await asyncio.gather(on_ticket_confirmed(acct, event), on_ticket_confirmed(acct, event))
+    await on_ticket_confirmed(acct, event)
+
+    assert [r["ticket_id"] for r in await audit(stack)] == [event.ticket_id]
+
+
+async def test_a_record_the_first_delivery_could_not_write_is_written_by_the_next(
+    stack: Stack,
+) -> None:
+    alice = (await stack.users())[0]
+    acct = stack.apps["account"][ACCOUNT]
+    event = await _confirmed_event(stack, alice["openid"])
+    await on_ticket_confirmed(acct, event)
+    first = await record_of(stack, event.ticket_id)
+    await stack.db.audit.delete_many({})  # as if the write had failed after the move
+
+    await on_ticket_confirmed(acct, event)  # the broker delivers it again
+
+    again = await record_of(stack, event.ticket_id)
+    assert again["outcome"] == "succeeded"
+    assert (again["user_id"], again["openid"], again["launch_scene"]) == (
+        first["user_id"],
+        alice["openid"],
+        CAMERA,
+    )
