@@ -340,8 +340,11 @@ async def test_records_expire_after_the_configured_retention(
         indexes = await stack.db.audit.index_information()
         assert indexes[TTL_INDEX]["expireAfterSeconds"] == 7 * 24 * 3600
         assert indexes[TTL_INDEX]["key"] == [("at", 1)]
-        # A new period replaces the old one when the service starts with it.
-        await AuditLog(stack.db, SystemClock(), 30).ensure_indexes()
+        # A new period replaces the old one when the service starts with it, also when two
+        # replicas start with it at once.
+        await asyncio.gather(
+            *(AuditLog(stack.db, SystemClock(), 30).ensure_indexes() for _ in range(2))
+        )
         indexes = await stack.db.audit.index_information()
         assert indexes[TTL_INDEX]["expireAfterSeconds"] == 30 * 24 * 3600
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared import ids, logs
 from shared.clock import Clock
@@ -162,8 +163,10 @@ class AuditLog:
         existing = (await self.records.index_information()).get(TTL_INDEX)
         if existing is not None and existing.get("expireAfterSeconds") != seconds:
             # The retention changed: the index is made again with the new period (MongoDB's
-            # collMod could change it in place; dropping works on every wire server).
-            await self.records.drop_index(TTL_INDEX)
+            # collMod could change it in place; dropping works on every wire server). Another
+            # replica starting at the same time may have dropped it first.
+            with contextlib.suppress(OperationFailure):
+                await self.records.drop_index(TTL_INDEX)
         await self.records.create_index("at", name=TTL_INDEX, expireAfterSeconds=seconds)
         # The admin API's filters, each newest first (the order pages are read in).
         for field in ("user_id", "connection_id", "outcome"):
@@ -245,10 +248,7 @@ class AuditLog:
         who: user, WeChat identity, phone, IP and browser are removed. Returns how many."""
         result = await self.records.update_many(
             {"user_id": user_id},
-            {
-                "$set": dict.fromkeys(IDENTIFYING)
-                | {"erased_at": _millis(self.clock.now())}
-            },
+            {"$set": dict.fromkeys(IDENTIFYING) | {"erased_at": _millis(self.clock.now())}},
         )
         log.info("audit_user_forgotten", records=result.modified_count)
         return result.modified_count
