@@ -203,7 +203,8 @@ async def test_audit_records_as_a_table_and_as_json(embedded: Stack) -> None:
 
     records = (await cli(embedded, "--json", "audit", "list", "--all")).json()["records"]
     assert [(r["outcome"], r["openid"]) for r in records] == [("succeeded", alice["openid"])]
-    none = await cli(embedded, "--json", "audit", "list", "--outcome", "failed")
+    # --json after the command too, as people type it.
+    none = await cli(embedded, "audit", "list", "--outcome", "failed", "--json")
     assert none.json() == {"records": [], "next_cursor": None}
 
 

@@ -331,7 +331,17 @@ def _yes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="yes, this cannot be undone")
 
 
+def _anywhere() -> argparse.ArgumentParser:
+    """--json after the command as well as before it (SUPPRESS: not given here, the top
+    level's value stands)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    return p
+
+
 def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = _anywhere()
+
     def group(name: str, text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         p = top.add_parser(name, help=text, description=text)
         return p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -343,7 +353,7 @@ def add_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         text: str,
         *args: str,
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=text, description=text)
+        p = sub.add_parser(name, help=text, description=text, parents=[common])
         for arg in args:
             p.add_argument(arg)
         p.set_defaults(run=run)
