@@ -17,6 +17,7 @@ from minilogin_testkit import Stack
 
 from account.context import ACCOUNT
 from account.signin import InvalidCredentials, SignInRefused, UserDisabled, sign_in
+from shared.clock import FakeClock
 from shared.settings import DEV_ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
@@ -374,3 +375,55 @@ async def test_the_users_api_needs_the_admin_token(stack: Stack) -> None:
     ):
         assert r.status == 403
     assert await stack.db.users.count_documents({}) == 0
+
+
+async def test_repeated_wrong_passwords_are_slowed_and_audited_and_the_owner_still_gets_in(
+    fake_clock_stack: Stack,
+) -> None:
+    stack = fake_clock_stack
+    assert isinstance(stack.clock, FakeClock)
+    user = await create(stack, email="target@example.com", password="owners-password")
+    acct = stack.apps["account"][ACCOUNT]
+    refusals: list[SignInRefused] = []
+    while sum(r.code == "invalid_credentials" for r in refusals) < 6:
+        with pytest.raises(SignInRefused) as caught:
+            await sign_in(acct, "target@example.com", f"guess-{len(refusals)}", "203.0.113.9")
+        refusals.append(caught.value)
+        if caught.value.retry_after:
+            stack.clock.advance(caught.value.retry_after)
+    codes = [r.code for r in refusals]
+    assert codes[:4] == ["invalid_credentials"] * 3 + ["sign_in_throttled"]
+    waits = [r.retry_after for r in refusals if r.code == "sign_in_throttled"]
+    assert waits == sorted(waits)
+    assert waits[-1] > waits[0]
+
+    # The owner, from home, is told to wait (never locked) and is in once the wait is over.
+    with pytest.raises(SignInRefused) as caught:
+        await sign_in(acct, "target@example.com", "owners-password", IP)
+    assert caught.value.code == "sign_in_throttled"
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after <= 30
+    stack.clock.advance(caught.value.retry_after)
+    assert await sign_in(acct, "target@example.com", "owners-password", IP) == user["id"]
+
+    status, body = await call(stack, "GET", f"/admin/v1/audit?user_id={user['id']}&kind=sign_in")
+    assert status == 200, body
+    reasons = [r["reason"] for r in body["records"] if r["outcome"] == "failed"]
+    assert reasons.count("invalid_credentials") == codes.count("invalid_credentials")
+    assert [r["outcome"] for r in body["records"]].count("succeeded") == 1
+
+
+async def test_erasure_leaves_audit_records_that_no_longer_say_who(stack: Stack) -> None:
+    user = await create(stack, email="forget.me@example.com", password="s3cret-pass")
+    assert await sign_in_as(stack, "forget.me@example.com", "s3cret-pass") == user["id"]
+    status, before = await call(stack, "GET", f"/admin/v1/audit?user_id={user['id']}")
+    assert status == 200
+    assert len(before["records"]) == 1
+
+    assert (await call(stack, "DELETE", f"/admin/v1/users/{user['id']}"))[0] == 204
+    status, after = await call(stack, "GET", f"/admin/v1/audit?user_id={user['id']}")
+    assert (status, after["records"]) == (200, [])
+    record = await stack.db.audit.find_one({"_id": before["records"][0]["id"]})
+    assert record["user_id"] is None
+    assert record["pc_ip"] is None
+    assert record["erased_at"] is not None
