@@ -47,9 +47,12 @@ class Checker:
         self.stack = stack
         self.seen: set[tuple[str, str, int]] = set()
 
-    async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, *, url: str | None = None, **kw: Any
+    ) -> tuple[int, Any]:
+        """`url`: the path with its parameters filled in, for a templated `path`."""
         kw.setdefault("allow_redirects", False)
-        async with self.stack.http.request(method, self.stack.url(path), **kw) as r:
+        async with self.stack.http.request(method, self.stack.url(url or path), **kw) as r:
             raw = await r.read()
             status, ctype, headers = r.status, r.content_type, r.headers
         op = SPEC["paths"][path][method.lower()]
@@ -171,6 +174,16 @@ async def test_every_oidc_operation_answers_as_documented(stack: Stack) -> None:
     assert (await checker.call("POST", logout, data={"id_token_hint": "x"}))[0] == 400
     redirect = {"client_id": app["client_id"], "post_logout_redirect_uri": f"{stack.public}/demo/"}
     assert (await checker.call("GET", logout, params=redirect))[0] == 302
+
+    # A connection's try link (experience login): off to the hosted page; an unknown
+    # connection; an answer this browser did not start.
+    try_link = "/oauth/connections/{id}/try"
+    url = f"/oauth/connections/{DEMO_CONNECTION}/try"
+    assert (await checker.call("GET", try_link, url=url))[0] == 302
+    url = "/oauth/connections/nobody/try"
+    assert (await checker.call("GET", try_link, url=url))[0] == 404
+    try_done = "/oauth/connections/try/done"
+    assert (await checker.call("GET", try_done, params={"code": "x", "state": "y"}))[0] == 400
 
     exercised = {(method, path) for method, path, _ in checker.seen}
     assert exercised == OPERATIONS, f"not exercised: {sorted(OPERATIONS - exercised)}"

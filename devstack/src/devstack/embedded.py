@@ -38,12 +38,11 @@ def build_app(
     notifier.app.install(app, stack.notifier, clock)
 
     async def devstack_ctx(app: web.Application) -> AsyncIterator[None]:
-        db = app[MONGO][settings.mongo_db]
-        registry = Registry(db)
+        registry = Registry(app[MONGO][settings.mongo_db])
         await seed_demo(registry, settings.public_url, clock.now())
         demo = demo_site.DemoState(issuer=settings.issuer)
         if try_outs:
-            demo.account = await seed_try_outs(db, registry, settings.public_url, clock.now())
+            demo.account = await seed_try_outs(registry, settings.public_url, clock.now())
             demo.binding_connection = BINDING_CONNECTION
         app[demo_site.DEMO] = demo
         yield

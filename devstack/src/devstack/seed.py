@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 from PIL import Image, ImageDraw
-from pymongo.asynchronous.database import AsyncDatabase
 
 from account.passwords import hash_password
 from account.users import new_user_id
@@ -74,9 +72,7 @@ async def seed_demo(registry: Registry, public_url: str, now: float) -> None:
         )
 
 
-async def seed_try_outs(
-    db: AsyncDatabase[dict[str, Any]], registry: Registry, public_url: str, now: float
-) -> DemoAccount:
+async def seed_try_outs(registry: Registry, public_url: str, now: float) -> DemoAccount:
     """An ask-binding connection on the demo app (the demo's normal login names its own
     connection, so it is unchanged) and one local account with a password to link WeChat
     to, unless they exist. The password is hashed with argon2id."""
@@ -94,7 +90,7 @@ async def seed_try_outs(
                 updated_at=now,
             )
         )
-    users = db["users"]
+    users = registry.connections.database["users"]  # the account service's, same database
     if await users.find_one({"email": DEMO_ACCOUNT_EMAIL}, {"_id": 1}) is None:
         await users.insert_one(
             {
