@@ -119,9 +119,9 @@ async def test_a_login_is_recorded_with_who_where_and_how_but_no_secrets(stack: 
     assert rec["pc_ip"] == "127.0.0.1"
     assert rec["browser"]
     assert rec["trace_id"]
-    # The phone is masked: its last four digits and country prefix only.
-    assert "****" in rec["phone"]
-    assert rec["phone"][-4:] == alice["phone"][-4:]
+    # The phone is masked, in E.164 as the ID token has it: +86138****1111.
+    number = alice["phone"]
+    assert rec["phone"] == f"+{alice['country_code']}{number[:-8]}****{number[-4:]}"
     assert alice["phone"] not in json.dumps(rec)
     assert code not in json.dumps(rec)
     seconds = datetime.fromisoformat(rec["at"]).timestamp() - stack.clock.now()

@@ -33,6 +33,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from account.claims import e164
 from shared import ids, logs
 from shared.clock import Clock
 from shared.events import Event
@@ -216,7 +217,7 @@ class AuditLog:
             "client_id": client_id or (t.client_id if t else "") or None,
             "user_id": user_id or (t.user_id if t else "") or None,
             "openid": openid or (t.scanner_openid if t else "") or None,
-            "phone": mask_phone(phone) if phone else None,
+            "phone": mask_phone(e164(phone)) if phone else None,
             "pc_ip": pc_ip or (t.pc_ip if t else "") or None,
             "pc_user_agent": agent or None,
             "browser": describe(agent) if agent else None,
