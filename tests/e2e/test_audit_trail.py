@@ -76,12 +76,11 @@ async def connection(stack: Stack, cid: str, **fields: Any) -> None:
 
 
 async def login(
-    stack: Stack, openid: str, *, connection: str | None = None, phone: bool = False
+    stack: Stack, openid: str, *, connection: str = DEMO_CONNECTION, phone: bool = False
 ) -> tuple[str, dict[str, Any]]:
     """A login to its end as the browser sees it: (ticket id, final status message)."""
     browser = stack.browser()
-    extra = {"connection": connection} if connection else {}
-    status, ticket, _ = await browser.create_ticket(**extra)
+    status, ticket, _ = await browser.create_ticket(connection=connection)
     assert status == 201, ticket
     async with browser.socket(ticket["ticket"]) as ws:
         status, scan = await stack.scan(ticket["ticket"], openid, launch_scene=CAMERA)
@@ -226,6 +225,10 @@ async def test_an_expired_scan_is_recorded_and_a_ticket_nobody_scanned_is_not(
 async def test_erasure_keeps_the_records_but_not_who_they_were(stack: Stack) -> None:
     alice = await with_phone(stack)
     bob = next(u for u in await stack.users() if u["openid"] != alice["openid"])
+    # Refused before she had an account: a record with her openid and no user.
+    await connection(stack, "members-only", login_mode="login_only")
+    t0, _ = await login(stack, alice["openid"], connection="members-only")
+    assert (await record_of(stack, t0))["user_id"] is None
     t1, _ = await login(stack, alice["openid"], phone=True)
     t2, _ = await login(stack, alice["openid"])
     tb, _ = await login(stack, bob["openid"])
@@ -237,11 +240,13 @@ async def test_erasure_keeps_the_records_but_not_who_they_were(stack: Stack) -> 
     assert status == 204
 
     assert await audit(stack, user_id=user_id) == []
-    erased = [r for r in await audit(stack) if r["ticket_id"] in (t1, t2)]
-    assert len(erased) == 2
-    for rec in erased:
-        assert rec["outcome"] == "succeeded"  # what happened stays
-        assert rec["connection_id"] == DEMO_CONNECTION
+    erased = {r["ticket_id"]: r for r in await audit(stack) if r["ticket_id"] in (t0, t1, t2)}
+    assert len(erased) == 3
+    # What happened, where, stays.
+    assert erased[t0]["outcome"] == "failed"
+    assert erased[t0]["connection_id"] == "members-only"
+    assert erased[t1]["outcome"] == erased[t2]["outcome"] == "succeeded"
+    for rec in erased.values():
         for field in ("user_id", "openid", "phone", "pc_ip", "pc_user_agent", "browser"):
             assert rec[field] is None, field
         assert rec["erased_at"]

@@ -234,7 +234,7 @@ async def delete_user(request: web.Request) -> web.Response:
         raise UnknownUser()
     audit = getattr(acct, "audit", None)  # the audit trail, where the service has one
     if audit is not None:
-        await audit.forget_user(user_id)
+        await audit.forget_user(user_id, openids=[i["openid"] for i in removed])
     _forget(acct, user_id)
     log.info("user_erased", user_id=user_id, identities=len(removed))
     return web.Response(status=204)

@@ -23,6 +23,7 @@ import base64
 import binascii
 import contextlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -244,11 +245,16 @@ class AuditLog:
             at=ticket.finished_at or None,
         )
 
-    async def forget_user(self, user_id: str) -> int:
+    async def forget_user(self, user_id: str, openids: Iterable[str] = ()) -> int:
         """Erasure: the user's records stay (what happened, when, where) but no longer say
-        who: user, WeChat identity, phone, IP and browser are removed. Returns how many."""
+        who: user, WeChat identity, phone, IP and browser are removed. `openids`, those of
+        the identities erased with the user, also reach the records of attempts made before
+        the account knew them (a refusal, binding required). Returns how many."""
+        who: list[dict[str, Any]] = [{"user_id": user_id}]
+        if wechat := sorted(set(openids)):
+            who.append({"openid": {"$in": wechat}})
         result = await self.records.update_many(
-            {"user_id": user_id},
+            {"$or": who},
             {"$set": dict.fromkeys(IDENTIFYING) | {"erased_at": _millis(self.clock.now())}},
         )
         log.info("audit_user_forgotten", records=result.modified_count)
