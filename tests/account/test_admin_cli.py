@@ -248,3 +248,37 @@ async def test_an_unreachable_deployment_is_exit_code_3(embedded: Stack) -> None
     run = await cli(embedded, "connections", "list", url="http://127.0.0.1:1")
     assert run.code == 3
     assert "cannot reach http://127.0.0.1:1" in run.err
+
+
+async def test_unlink_update_rotate_and_delete(embedded: Stack) -> None:
+    alice = (await embedded.users())[0]
+    await embedded.log_in(alice["openid"])
+    record = (await cli(embedded, "--json", "audit", "list")).json()["records"][0]
+    user_id = record["user_id"]
+    shown = await cli(embedded, "users", "get", user_id)
+    assert alice["openid"] in shown.out  # the identities table
+
+    unlinked = await cli(embedded, "users", "unlink", user_id, DEMO_CONNECTION, alice["openid"])
+    assert unlinked.code == 0, unlinked.err
+    assert (await cli(embedded, "--json", "users", "get", user_id)).json()["identities"] == []
+    again = await cli(embedded, "users", "unlink", user_id, DEMO_CONNECTION, alice["openid"])
+    assert again.code == 1
+    assert "identity_not_found" in again.err
+
+    await cli(embedded, "connections", "create", "id=spare", "display_name=Spare")
+    updated = await cli(embedded, "--json", "connections", "update", "spare", "ticket_ttl:=90")
+    assert updated.json()["ticket_ttl"] == 90
+    assert (await cli(embedded, "connections", "delete", "spare", "--yes")).code == 0
+    assert (await cli(embedded, "connections", "get", "spare")).code == 1
+
+    made = await cli(
+        embedded, "--json", "apps", "create", "name=Tmp", 'redirect_uris:=["https://t.example/cb"]'
+    )
+    client_id, secret = made.json()["client_id"], made.json()["client_secret"]
+    rotated = (await cli(embedded, "--json", "apps", "rotate-secret", client_id)).json()
+    assert rotated["client_secret"] != secret
+    assert (await cli(embedded, "apps", "delete", client_id)).code == 2  # no --yes
+    assert (await cli(embedded, "apps", "delete", client_id, "--yes")).code == 0
+    gone = await cli(embedded, "apps", "get", client_id)
+    assert gone.code == 1
+    assert "not_found (HTTP 404)" in gone.err
