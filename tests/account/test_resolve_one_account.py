@@ -132,3 +132,19 @@ async def test_a_disabled_account_is_not_joined_by_unionid_or_phone(db: Any) -> 
 
     assert by_unionid.reason == by_phone.reason == "user_disabled"
     assert await db["identities"].count_documents({}) == 1  # nothing bound to it
+
+
+async def test_field_matching_finds_a_local_account_by_the_number_in_either_form(db: Any) -> None:
+    clock = FakeClock()
+    store = UserStore(db, timer=clock.now, clock=clock.now)
+    await db["users"].insert_many(
+        [
+            {"_id": "u_wechat", "phone": "13800001111", "created_at": 1.0},
+            {"_id": "u_local", "phone": "+8613800001111", "local": True, "created_at": 2.0},
+        ]
+    )
+
+    found = await store.resolve(MATCH, _who("o-li", phone="13800001111"), clock.now())
+
+    assert (found.outcome, found.user_id) == (Outcome.SUCCEEDED, "u_local")
+    assert not found.created

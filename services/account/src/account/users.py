@@ -27,6 +27,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from account.claims import e164
 from shared import ids, logs
 from shared.registry import Association, Connection, LoginMode
 
@@ -240,7 +241,13 @@ class UserStore:
         # 3. Field matching: an existing account with the verified phone number (WeChat gives
         # no email, so the phone is the one field there is to match).
         if user_id is None and conn.association == Association.FIELD_MATCHING and who.phone:
-            match = await self.users.find_one({"phone": who.phone}, {"_id": 1})
+            # As WeChat gives it ("13800001111") or as a local account holds it (E.164); a
+            # local account first, then the oldest.
+            match = await self.users.find_one(
+                {"phone": {"$in": sorted({who.phone, e164(who.phone)})}},
+                {"_id": 1},
+                sort=[("local", -1), ("created_at", 1)],
+            )
             user_id = match["_id"] if match else None
         if user_id is None and conn.association == Association.ASK_BINDING:
             return Resolution(Outcome.BINDING_REQUIRED, reason="no_account_bound")
