@@ -6,6 +6,7 @@ from aiohttp import web
 
 from scan_gateway import avatars, routes
 from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.outcomes import OUTCOME_EVENTS
 from scan_gateway.places import Places
 from scan_gateway.sessions import SessionStore
 from scan_gateway.settings import ScanGatewaySettings
@@ -35,7 +36,7 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
         keys = Keys(settings.namespace)
         redis = app[REDIS]
         places = Places.open(settings.geoip_db)
-        app[GATEWAY] = Gateway(
+        gw = app[GATEWAY] = Gateway(
             settings=settings,
             clock=clock,
             tickets=TicketStore(redis, keys, clock, written=app[RELAY].kick),
@@ -46,6 +47,11 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
             wechat=WeChatClient(app[HTTP], redis, settings.wx_api_base, keys, clock),
             box=SecretBox.from_settings(settings),
             places=places,
+        )
+        # Every replica hears every login's outcome (a transient queue of its own), for the
+        # confirms it holds; the ticket is read again, so nothing needs redelivery.
+        await gw.bus.consume(
+            "scan-gateway.outcomes", OUTCOME_EVENTS, gw.outcomes.on_event, exclusive=True
         )
         yield
         places.close()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from scan_gateway.outcomes import OutcomeWaiters
 from scan_gateway.places import Places
 from scan_gateway.sessions import SessionStore
 from scan_gateway.settings import ScanGatewaySettings
@@ -30,6 +31,8 @@ class Gateway:
     wechat: WeChatClient
     box: SecretBox
     places: Places
+    # Confirms waiting for the account service's decision (scan_gateway.outcomes).
+    outcomes: OutcomeWaiters = field(default_factory=OutcomeWaiters)
 
 
 GATEWAY = web.AppKey("scan_gateway", Gateway)

@@ -9,6 +9,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from scan_gateway.context import GATEWAY, Gateway
+from scan_gateway.outcomes import outcome_of, wait_decided
 from scan_gateway.places import Place
 from scan_gateway.profile import AvatarUrl, Nickname
 from scan_gateway.proximity import FarAwayConfirmationRequired, FarAwayRefused, Nearness, compare
@@ -306,21 +307,51 @@ async def confirm(request: web.Request) -> web.Response:
         phone = info.phone_number
     if conn.require_phone and not phone:
         raise PhoneRequired()
-    ticket = await lifecycle.confirm(
-        gw.tickets,
-        body.ticket,
-        scanner=session.openid,
-        unionid=session.unionid,
-        phone=phone,
-        changes={
-            # Profile given at confirm wins over what came with the scan.
-            **({"scanner_nickname": body.nickname} if body.nickname else {}),
-            **({"scanner_avatar": body.avatar_url} if body.avatar_url else {}),
-        },
-    )
-    with logs.bound(trace_id=ticket.trace_id):
-        log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
-    return web.json_response({"ticket": ticket.id, "status": ticket.status.value})
+    # Watched from before the move: the decision may come before the move's own answer.
+    with gw.outcomes.watching(body.ticket) as decided:
+        ticket = await lifecycle.confirm(
+            gw.tickets,
+            body.ticket,
+            scanner=session.openid,
+            unionid=session.unionid,
+            phone=phone,
+            changes={
+                # Profile given at confirm wins over what came with the scan.
+                **({"scanner_nickname": body.nickname} if body.nickname else {}),
+                **({"scanner_avatar": body.avatar_url} if body.avatar_url else {}),
+            },
+        )
+        with logs.bound(trace_id=ticket.trace_id):
+            log.info("ticket_confirmed", ticket_id=ticket.id, has_phone=bool(phone))
+        # The phone must never say "logged in" for a refused login: it is told the
+        # account service's decision, or `pending` (and asks /mp/v1/status) if it is slow.
+        await wait_decided(decided)
+    decided_ticket = await gw.tickets.get(ticket.id)
+    return _answer(decided_ticket or ticket, gw.clock.now())
+
+
+class StatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: str = TICKET
+    session: str = Field(min_length=1, max_length=128)
+
+
+@routes.post("/mp/v1/status")
+async def status(request: web.Request) -> web.Response:
+    """Where the login the phone confirmed stands: for a phone told `pending` by the confirm.
+    Only the phone that scanned may ask (its session); nothing about the account is said
+    beyond the reason."""
+    gw = request.app[GATEWAY]
+    body = await read_json(request, StatusRequest)
+    # The session names the ticket it scanned: another phone's is refused (not_scanner).
+    await gw.sessions.require(body.session, body.ticket)
+    ticket = await gw.tickets.require(body.ticket)
+    return _answer(ticket, gw.clock.now())
+
+
+def _answer(ticket: Ticket, now: float) -> web.Response:
+    status = ticket.status_at(now).value
+    return web.json_response({"ticket": ticket.id, "status": status, **outcome_of(ticket)})
 
 
 @routes.post("/mp/v1/cancel")
