@@ -116,13 +116,24 @@ async def succeed(
     created: bool,
     redirect_url: str,
     also: PipelineWrites | None = None,
+    after_binding: bool = False,
 ) -> Ticket:
-    """confirmed -> succeeded, with the site's redirect; login.succeeded."""
+    """confirmed -> succeeded, with the site's redirect; login.succeeded. `after_binding`:
+    binding_required -> succeeded instead, once the binding page has linked or created the
+    account (only that page moves a ticket on from binding_required)."""
     event = LoginSucceeded(
         connection_id=CONNECTION, client_id=CLIENT, user_id=user_id, created=created
     )
     changes = {"user_id": user_id, "redirect_url": redirect_url, "finished_at": store.clock.now()}
-    return await store.transition(ticket_id, S.SUCCEEDED, event, changes=changes, also=also)
+    source = S.BINDING_REQUIRED if after_binding else S.CONFIRMED
+    return await store.transition(
+        ticket_id,
+        S.SUCCEEDED,
+        event,
+        changes=changes,
+        also=also,
+        only_from=frozenset({source}),
+    )
 
 
 async def fail(store: TicketStore, ticket_id: str, *, reason: str) -> Ticket:

@@ -20,7 +20,11 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.PENDING: frozenset({S.SCANNED, S.CANCELLED, S.EXPIRED}),
     S.SCANNED: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED}),
     S.CONFIRMED: frozenset({S.SUCCEEDED, S.FAILED, S.BINDING_REQUIRED}),
+    # The person linked or created an account on our binding page (same browser, same ticket).
+    S.BINDING_REQUIRED: frozenset({S.SUCCEEDED}),
 }
+# Final for the waiting login page: binding_required goes on on the binding page (its own
+# page, not the socket), which may still move it to succeeded.
 TERMINAL = frozenset({S.SUCCEEDED, S.FAILED, S.BINDING_REQUIRED, S.CANCELLED, S.EXPIRED})
 # States a ticket leaves by expiring when its lifetime ends.
 EXPIRABLE = frozenset({S.PENDING, S.SCANNED})
