@@ -6,7 +6,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from account import admin, admin_audit, admin_users, cors, logout, oidc, revocation, try_login
+from account import (
+    admin,
+    admin_audit,
+    admin_users,
+    binding_page,
+    cors,
+    logout,
+    oidc,
+    revocation,
+    try_login,
+)
 from account.audit import ENDED_QUEUE, AuditLog, on_ticket_ended
 from account.codes import CodeStore
 from account.consumers import QUEUE, SCANNED_QUEUE, on_ticket_confirmed, on_ticket_scanned
@@ -104,6 +114,7 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.router.add_routes(revocation.routes)
     app.router.add_routes(logout.routes)
     app.router.add_routes(try_login.routes)
+    app.router.add_routes(binding_page.routes)
     app.router.add_routes(cors.routes)
     app.on_response_prepare.append(cors.add_headers)
     app.router.add_routes(admin.routes)

@@ -105,7 +105,7 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
         )
         try:
             if result.outcome == Outcome.SUCCEEDED:
-                await _succeed(acct, event, ticket, result.user_id, result.created, now)
+                await succeed(acct, ticket, result.user_id, result.created, now)
             elif result.outcome == Outcome.BINDING_REQUIRED:
                 await lifecycle.require_binding(acct.tickets, ticket.id, reason=result.reason)
             else:
@@ -129,9 +129,17 @@ async def _record_unionid_conflict(acct: Account, ticket: Ticket, result: Resolu
     )
 
 
-async def _succeed(
-    acct: Account, event: Event, ticket: Ticket, user_id: str, created: bool, now: float
-) -> None:
+async def succeed(
+    acct: Account,
+    ticket: Ticket,
+    user_id: str,
+    created: bool,
+    now: float,
+    *,
+    after_binding: bool = False,
+) -> Ticket:
+    """Issue the authorization code for `user_id` and move the ticket to succeeded with the
+    site's redirect (from confirmed; from binding_required for the binding page)."""
     code, store_code = acct.codes.prepare(
         CodeGrant(
             client_id=ticket.client_id,
@@ -142,7 +150,7 @@ async def _succeed(
             connection_id=ticket.connection_id,
             ticket_id=ticket.id,
             auth_time=int(now),
-            trace_id=event.trace_id,
+            trace_id=ticket.trace_id,
             scope=ticket.scope,
         )
     )
@@ -151,11 +159,12 @@ async def _succeed(
         params["state"] = ticket.state
     # The code is stored in the same round trip as the transition; if the transition is
     # refused, the stored code is one nobody was told and it expires unused.
-    await lifecycle.succeed(
+    return await lifecycle.succeed(
         acct.tickets,
         ticket.id,
         user_id=user_id,
         created=created,
         redirect_url=with_query(ticket.redirect_uri, params),
         also=store_code,
+        after_binding=after_binding,
     )

@@ -381,3 +381,47 @@ class UserStore:
         )
         self._profiles[user["_id"]] = _Read(now, {**user, **changes, "profile_updated_at": now})
         log.info("profile_refreshed", user_id=user["_id"], fields=sorted(changes))
+
+    async def bind(self, conn: Connection, who: WeChatIdentity, user_id: str, now: float) -> str:
+        """Bind `who`'s identity through `conn` to `user_id`, as the binding page asks once the
+        person proved the account is theirs (or had one made). Returns the account the
+        identity is bound to: another one if it was bound meanwhile (a second tab)."""
+        key = (conn.id, who.openid)
+        try:
+            await self.identities.insert_one(
+                {
+                    "connection_id": conn.id,
+                    "openid": who.openid,
+                    "unionid": who.unionid,
+                    "user_id": user_id,
+                    "profile_seen": _seen(who),
+                    "created_at": now,
+                    "last_login_at": now,
+                }
+            )
+        except DuplicateKeyError:
+            winner = await self.identities.find_one(
+                {"connection_id": conn.id, "openid": who.openid}, _BOUND_FIELDS
+            )
+            assert winner is not None
+            self._accounts[key] = _bound(winner)
+            return str(winner["user_id"])
+        self._accounts[key] = _Bound(user_id, who.unionid, _seen(who))
+        log.info("identity_bound", user_id=user_id, connection_id=conn.id)
+        return user_id
+
+    async def create_for(self, who: WeChatIdentity, now: float) -> str:
+        """A new account from what WeChat gave (the binding page's "create a new account");
+        `bind` then binds the identity to it."""
+        user_id = new_user_id()
+        user = {
+            "_id": user_id,
+            "created_at": now,
+            "nickname": who.nickname,
+            "avatar_url": who.avatar_url,
+            "phone": who.phone,
+            "phone_verified": bool(who.phone),
+        }
+        await self.users.insert_one(user)
+        self._profiles[user_id] = _Read(now, user)
+        return user_id

@@ -12,7 +12,10 @@
       cancelled: "登录已在手机上取消，正在返回网站…",
       expired: "二维码已过期，请获取新的二维码",
       account_not_found: "这个网站只允许已有账号登录，你的微信还没有关联账号。正在返回网站…",
-      binding_required: "你的微信需要先关联一个已有账号。正在返回网站…",
+      binding_required: "请先关联你在这个网站的账号，正在打开关联页面…",
+      user_disabled: "你的账号已被停用，无法登录。请联系网站。正在返回网站…",
+      wechat_refused: "微信拒绝了这次登录请求，没有登录任何账号。请稍后重试。正在返回网站…",
+      internal_error: "网站的登录服务出了问题，没有登录任何账号。请稍后重试。正在返回网站…",
       failed: "登录没有成功，正在返回网站…",
       unavailable: "登录服务暂时不可用，请稍后再试。正在返回网站…",
       login_required: "需要用微信扫码才能登录，正在返回网站…",
@@ -36,7 +39,10 @@
       cancelled: "The login was cancelled on the phone. Taking you back to the site…",
       expired: "This QR code has expired. Get a new one to log in",
       account_not_found: "This site only lets existing accounts log in, and your WeChat is not linked to one. Taking you back…",
-      binding_required: "Your WeChat must be linked to an existing account first. Taking you back…",
+      binding_required: "Link your account on this site first. Opening the linking page…",
+      user_disabled: "Your account is disabled, so you cannot log in. Please contact the site. Taking you back…",
+      wechat_refused: "WeChat refused this login request; nobody was logged in. Please try again later. Taking you back…",
+      internal_error: "The site's login service had a problem; nobody was logged in. Please try again later. Taking you back…",
       failed: "The login did not succeed. Taking you back to the site…",
       unavailable: "Logging in is not possible just now; please try again later. Taking you back…",
       login_required: "You need to scan with WeChat to log in. Taking you back to the site…",
@@ -57,7 +63,9 @@
   const ANSWERS = {
     cancelled: ["access_denied", "The login was cancelled or refused on the user's phone."],
     account_not_found: ["access_denied", "The connection lets only existing accounts log in and this WeChat user has none."],
-    binding_required: ["access_denied", "The WeChat user must link an existing account first."],
+    user_disabled: ["access_denied", "The user's account is disabled."],
+    wechat_refused: ["access_denied", "WeChat refused a request made for this login."],
+    internal_error: ["server_error", "The login could not be completed because of an internal error."],
     failed: ["access_denied", "The login failed."],
     unavailable: ["temporarily_unavailable", "The login service is temporarily unavailable; try again later."],
     expired: ["access_denied", "The QR code expired and the user went back to the site."],
@@ -136,8 +144,8 @@
 
   function paintOverlay() {
     const expired = status === "expired" && !outcome;
-    const leaving = Boolean(outcome) && outcome !== "delivered";
-    const shown = expired || leaving || outcome === "delivered";
+    const leaving = Boolean(outcome) && !["delivered", "binding_required"].includes(outcome);
+    const shown = expired || leaving || ["delivered", "binding_required"].includes(outcome);
     $("overlay").hidden = !shown;
     $("qr").classList.toggle("faded", shown);
     $("qr").classList.toggle("used", ["scanned", "confirmed", "succeeded"].includes(status));
@@ -218,6 +226,25 @@
     leaveTimer = setTimeout(() => deliver(answer), LEAVE_MS);
   }
 
+  // Why a login failed, as a person is told it (the account service's reasons).
+  function failure(reason) {
+    if (reason === "account_not_found") return "account_not_found";
+    // Confirmed, but the account service never finished: our fault, worth a retry.
+    if (reason === "login_not_completed") return "unavailable";
+    if (reason === "user_disabled") return "user_disabled";
+    if (reason.startsWith("wechat_")) return "wechat_refused";
+    return "internal_error";
+  }
+
+  // The connection asks to bind: this browser goes on on our binding page (the same
+  // binding cookie and ticket), which ends with the site's answer as this page would.
+  function toBinding() {
+    outcome = "binding_required";
+    stopFollowing();
+    paint();
+    location.assign(`/oauth/bind/${ticket.ticket}?lang=${lang}`);
+  }
+
   function leaveAs(key) {
     const [error, description] = ANSWERS[key];
     leave(key, error, description);
@@ -240,12 +267,8 @@
     if (msg.account) account = msg.account;
     if (status === "succeeded") return succeed(msg);
     if (status === "cancelled") return leaveAs("cancelled");
-    if (status === "binding_required") return leaveAs("binding_required");
-    if (status === "failed") {
-      if (msg.reason === "account_not_found") return leaveAs("account_not_found");
-      // Confirmed, but the account service never finished: our fault, worth a retry.
-      return leaveAs(msg.reason === "login_not_completed" ? "unavailable" : "failed");
-    }
+    if (status === "binding_required") return toBinding();
+    if (status === "failed") return leaveAs(failure(msg.reason || ""));
     if (status === "expired") stopFollowing();
     paint();
   }
