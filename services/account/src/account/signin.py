@@ -26,9 +26,10 @@ class SignInRefused(AppError):
     """A sign-in that did not succeed; `code` says why, `retry_after` (seconds) when the
     attempt was slowed."""
 
+    # Raised as one of the kinds below; its own code is theirs in general: "not signed in".
     status = 401
-    code = "sign_in_refused"
-    message = "Sign-in refused."
+    code = "invalid_credentials"
+    message = "The email address, phone number or password is wrong."
 
 
 class InvalidCredentials(SignInRefused):
