@@ -1,7 +1,7 @@
 'use strict';
 // After Confirm the phone shows the account service's decision when the gateway passes it
 // on, and otherwise says only that the login was confirmed: never "logged in" for a login
-// that was refused.  (The server side is pending; README, "Outcome after confirm".)
+// that was refused.  (README, "Outcome after confirm".)
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createLoginFlow, STATUS_POLLS, STATUS_WAIT_MS } = require('../lib/flow');
