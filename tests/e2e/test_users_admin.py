@@ -245,11 +245,19 @@ async def test_a_disabled_user_cannot_sign_in_until_enabled(stack: Stack) -> Non
 
 
 async def test_a_patch_changes_only_what_it_names(stack: Stack) -> None:
-    user = await create(stack, email="zhao@example.com", name="Zhao", password="s3cret-pass")
+    user = await create(
+        stack,
+        email="zhao@example.com",
+        name="Zhao",
+        password="s3cret-pass",
+        phone="13500004444",
+        phone_verified=True,
+    )
     status, body = await call(
         stack, "PATCH", f"/admin/v1/users/{user['id']}", {"phone": "13500005555", "name": None}
     )
     assert status == 200, body
+    assert body["phone_verified"] is False  # the old number was verified, not this one
     assert (body["email"], body["phone"], body["name"]) == (
         "zhao@example.com",
         "+8613500005555",

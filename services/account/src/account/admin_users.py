@@ -188,6 +188,9 @@ async def patch_user(request: web.Request) -> web.Response:
     ]
     if "phone" in unset:
         unset.append("phone_verified")
+    elif "phone" in set_fields and "phone_verified" not in given:
+        # A new number is not verified because the old one was.
+        set_fields["phone_verified"] = False
     if "password" in given:
         if body.password is None:
             unset.append("password_hash")
