@@ -5,6 +5,22 @@ set -euo pipefail
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
 rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 
+# RabbitMQ stops accepting connections once its file handles run out (new connections wait
+# in its file_handle_cache for good), and Debian's wrapper starts it through su, which resets
+# the limit to 1024; a test run's queues and connections reach that. As root, start the
+# server as its own user with the hard limit instead.
+start_rabbit() {
+  local server=/usr/lib/rabbitmq/bin/rabbitmq-server
+  if [ "$(id -u)" = 0 ] && [ -x "$server" ] && id rabbitmq >/dev/null 2>&1 \
+     && command -v setpriv >/dev/null; then
+    ulimit -n "$(ulimit -Hn)"
+    (cd /var/lib/rabbitmq && HOME=/var/lib/rabbitmq \
+      setpriv --reuid rabbitmq --regid rabbitmq --init-groups "$server" -detached)
+  else
+    rabbitmq-server -detached
+  fi
+}
+
 if ! redis_up; then
   if command -v redis-server >/dev/null; then
     echo "starting redis-server"
@@ -16,7 +32,7 @@ fi
 if ! rabbit_up; then
   if command -v rabbitmq-server >/dev/null; then
     echo "starting rabbitmq-server"
-    rabbitmq-server -detached
+    start_rabbit
   else
     echo "RabbitMQ is not running on 127.0.0.1:5672 and rabbitmq-server is not installed" >&2; exit 1
   fi

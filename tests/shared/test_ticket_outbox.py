@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,19 @@ class GatedBus(MemoryBus):
     def __init__(self) -> None:
         super().__init__()
         self.up = True
+        self._back: list[Callable[[], None]] = []
 
     def ready(self) -> bool:
         return self.up
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        self._back.append(callback)
+
+    def restore(self) -> None:
+        """The broker is back, and the bus says so as aio-pika's reconnect callback does."""
+        self.up = True
+        for callback in self._back:
+            callback()
 
     async def publish(self, event: Event) -> None:
         if not self.up:
@@ -60,8 +70,10 @@ async def received(bus: GatedBus, types: list[EventType]) -> list[Event]:
 
 
 @contextlib.asynccontextmanager
-async def relaying(redis: aioredis.Redis, keys: Keys, bus: GatedBus) -> AsyncIterator[OutboxRelay]:
-    relay = OutboxRelay(redis, keys, bus, poll_seconds=0.05)
+async def relaying(
+    redis: aioredis.Redis, keys: Keys, bus: GatedBus, poll_seconds: float = 0.05
+) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(redis, keys, bus, poll_seconds=poll_seconds)
     task = asyncio.create_task(relay.run())
     try:
         yield relay
@@ -108,6 +120,37 @@ async def test_events_of_moves_made_while_the_broker_is_away_are_published_when_
     redis: aioredis.Redis, keys: Keys
 ) -> None:
     await check_events_leave_once_the_broker_is_back(redis, keys)
+
+
+async def test_the_backlog_leaves_as_soon_as_the_bus_is_back_not_at_the_next_poll(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    clock = FakeClock()
+    bus = GatedBus()
+    bus.up = False
+    # A poll far longer than the wait below: only the bus's word can start the relay.
+    async with relaying(redis, keys, bus, poll_seconds=30) as relay:
+        store = TicketStore(redis, keys, clock, written=relay.kick)
+        await login_moves(store, clock)
+        assert await relay.pending() == 3
+        bus.restore()
+        got = await received(bus, LOGIN)
+        assert [e.type for e in got] == LOGIN
+
+
+async def test_a_relay_stopped_while_it_starts_stops(redis: aioredis.Redis, keys: Keys) -> None:
+    # A service stopped at once: the relay is still creating its consumer groups, and on
+    # Python 3.11 redis-py's `wait_for` around a command can swallow the cancel. The relay
+    # must stop anyway, or the service's shutdown waits on it forever.
+    bus = GatedBus()
+    bus.up = False
+    relay = OutboxRelay(redis, keys, bus, poll_seconds=3600)
+    task = asyncio.create_task(relay.run())
+    await login_moves(TicketStore(redis, keys, FakeClock(), written=relay.kick), FakeClock())
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=TIMEOUT)
+    assert task in done
+    assert task.cancelled()
 
 
 async def test_a_refused_move_announces_nothing(redis: aioredis.Redis, keys: Keys) -> None:

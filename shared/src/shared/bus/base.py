@@ -46,6 +46,11 @@ class Bus(Protocol):
         reconnection (the outbox relay publishes only then)."""
         ...
 
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time the bus becomes ready again after a loss (the relay
+        starts on its backlog at once instead of at its next poll)."""
+        ...
+
     async def dead_letters(self, queue: str) -> list[bytes]:
         """Drain and return the bodies sitting in `queue`'s dead-letter queue."""
         ...

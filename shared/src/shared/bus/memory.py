@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shared import logs
@@ -122,6 +122,9 @@ class MemoryBus:
 
     def ready(self) -> bool:
         return True
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        return None  # never lost
 
     async def dead_letters(self, queue: str) -> list[bytes]:
         q = self._queues.get(queue)

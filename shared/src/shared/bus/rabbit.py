@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,7 @@ class RabbitBus:
         self._declared: list[str] = []
         self._delay_queues: set[str] = set()  # declared on this connection
         self._reconnection_waiters: list[asyncio.Future[None]] = []
+        self._ready_callbacks: list[Callable[[], None]] = []
 
     @classmethod
     async def connect(
@@ -147,10 +148,15 @@ class RabbitBus:
         # Called by aio-pika once a lost connection is back, channels and consumers restored.
         log.info("bus_reconnected", namespace=self._ns)
         self._ready = True
+        for callback in self._ready_callbacks:
+            callback()
         waiters, self._reconnection_waiters = self._reconnection_waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        self._ready_callbacks.append(callback)
 
     def next_reconnection(self) -> asyncio.Future[None]:
         """Done when the connection is next restored after a loss (fault tests wait on it)."""

@@ -12,7 +12,6 @@ the streams hold the events until it is back, and the requests that wrote them n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from dataclasses import dataclass
@@ -73,14 +72,24 @@ class OutboxRelay:
         self._due.add(outbox_shard(ticket_id))
         self._wake.set()
 
+    def _broker_back(self) -> None:
+        # Everything written meanwhile waits in the streams: read them all now.
+        self._due.update(range(OUTBOX_SHARDS))
+        self._wake.set()
+
     async def run(self) -> None:
         await self._ensure_groups()
+        self._bus.when_ready(self._broker_back)
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
         next_sweep = 0.0
         next_claim = loop.time() + self._claim_idle_ms / 1000
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+            if task is not None and task.cancelling():
+                # Asked to stop, but the cancel was swallowed on the way (redis-py's own
+                # `wait_for` around a command, on Python 3.11): stop anyway.
+                raise asyncio.CancelledError
+            await self._nap()
             self._wake.clear()
             now = loop.time()
             if now >= next_sweep:
@@ -97,6 +106,15 @@ class OutboxRelay:
                 log.warning("outbox_relay_redis_error", error=str(exc))
                 if "NOGROUP" in str(exc):
                     await self._ensure_groups()
+
+    async def _nap(self) -> None:
+        """Until kicked, or for one poll interval. `wait_for` on Python 3.11 swallows a
+        cancel that lands as the awaited thing completes; `wait` never does."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({woken}, timeout=self._poll)
+        finally:
+            woken.cancel()
 
     async def _ensure_groups(self) -> None:
         for stream in self._streams:
