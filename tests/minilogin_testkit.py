@@ -57,6 +57,7 @@ ROUTES = {
     "/oauth/": "account",
     "/.well-known/": "account",
     "/admin/": "account",
+    "/bind/": "account",
     "/ws/": "notifier",
     "/demo/": "qr-issuer",
 }

@@ -21,7 +21,7 @@ from shared.tickets.view import status_message
 SPEC_PATH = ROOT / "docs" / "openapi.yaml"
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # Served but deliberately not part of the API document.
-UNDOCUMENTED_PREFIXES = ("/internal/", "/login/static/", "/oauth/bind/static/")
+UNDOCUMENTED_PREFIXES = ("/internal/", "/login/static/", "/bind/static/")
 # Codes the shared middleware renders for aiohttp's own HTTP errors, with their statuses.
 HTTP_LAYER_CODES = {
     "not_found": {404},

@@ -63,13 +63,13 @@ async def _needs_binding(
 async def _bind(
     browser: Browser, ticket: dict[str, Any], action: str, body: dict[str, Any]
 ) -> tuple[int, Any]:
-    url = browser.stack.url(f"/oauth/bind/{ticket['ticket']}/{action}")
+    url = browser.stack.url(f"/bind/{ticket['ticket']}/{action}")
     async with browser.session.post(url, json=body) as r:
         return r.status, await r.json()
 
 
 async def _page(browser: Browser, ticket: dict[str, Any]) -> tuple[int, str]:
-    async with browser.session.get(browser.stack.url(f"/oauth/bind/{ticket['ticket']}")) as r:
+    async with browser.session.get(browser.stack.url(f"/bind/{ticket['ticket']}")) as r:
         return r.status, await r.text()
 
 
@@ -94,7 +94,7 @@ async def test_linking_an_existing_account_logs_in_to_it_and_the_next_scan_goes_
     assert "bind.js" in page
     assert "Ask Me" in page
     status, wrong = await _bind(browser, ticket, "sign-in", {"login": EMAIL, "password": "nope"})
-    assert (status, wrong["error"]) == (401, "invalid_credentials")
+    assert (status, wrong["error"]["code"]) == (401, "invalid_credentials")
     status, done = await _bind(browser, ticket, "sign-in", {"login": EMAIL, "password": PASSWORD})
     assert status == 200, done
     assert done["status"] == "succeeded"
@@ -130,7 +130,7 @@ async def test_creating_a_new_account_logs_in_to_it(stack: Stack, mode: str) -> 
     assert identity["user_id"] == claims["sub"]
     # A finished binding cannot be used again (a second tab, a replay).
     status, again = await _bind(browser, ticket, "new-account", {})
-    assert (status, again["error"]) == (409, "binding_not_open")
+    assert (status, again["error"]["code"]) == (409, "binding_not_open")
 
 
 async def test_a_login_only_connection_offers_no_new_account(stack: Stack) -> None:
@@ -140,7 +140,7 @@ async def test_a_login_only_connection_offers_no_new_account(stack: Stack) -> No
     _, page = await _page(browser, ticket)
     assert "&quot;canCreate&quot;: false" in page
     status, body = await _bind(browser, ticket, "new-account", {})
-    assert (status, body["error"]) == (403, "new_account_not_allowed")
+    assert (status, body["error"]["code"]) == (403, "new_account_not_allowed")
     assert await stack.db.identities.count_documents({}) == 0
 
 
@@ -153,16 +153,16 @@ async def test_only_the_browser_that_made_the_ticket_may_bind(stack: Stack) -> N
     assert status == 401
     assert "bind.js" in page  # a page that says why, in both languages
     status, body = await _bind(stranger, ticket, "sign-in", {"login": EMAIL, "password": PASSWORD})
-    assert (status, body["error"]) == (401, "unauthorized")
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
     status, body = await _bind(stranger, ticket, "sign-in", {"login": EMAIL})
     assert status in (400, 401)
-    assert set(body) >= {"error", "error_description"}  # RFC 6749's shape, as all of /oauth/
+    assert set(body["error"]) >= {"code", "message"}
 
 
 async def test_a_ticket_that_needs_no_binding_has_no_binding_page(stack: Stack) -> None:
     browser = stack.browser()
     ticket, _ = await browser.ticket()
     status, body = await _bind(browser, ticket, "new-account", {})
-    assert (status, body["error"]) == (409, "binding_not_open")
+    assert (status, body["error"]["code"]) == (409, "binding_not_open")
     status, body = await _bind(browser, {"ticket": "A" * 22}, "new-account", {})
     assert status == 404

@@ -5,7 +5,8 @@ connection); either ends like any login, with the code for the site.
 
 Served by the account service, which owns users and codes; the browser-binding cookie that
 qr-issuer set (path /, one public origin) proves it is the ticket's own browser. Public
-routes under /oauth/bind/, which the ingress already sends here."""
+routes under /bind/ (the ingress sends them here). Not under /oauth/: a 401 there carries
+`WWW-Authenticate: Basic`, and a browser answers that with its own password dialog."""
 
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ async def _finish(
     return web.json_response({"status": done.status.value, "redirect_url": done.redirect_url})
 
 
-@routes.post(f"/oauth/bind/{TICKET}/sign-in")
+@routes.post(f"/bind/{TICKET}/sign-in")
 async def link_existing(request: web.Request) -> web.Response:
     """Link WeChat to the account the email or phone and password prove."""
     acct = request.app[ACCOUNT]
@@ -132,7 +133,7 @@ async def link_existing(request: web.Request) -> web.Response:
     return await _finish(acct, ticket, conn, user_id, created=False)
 
 
-@routes.post(f"/oauth/bind/{TICKET}/new-account")
+@routes.post(f"/bind/{TICKET}/new-account")
 async def create_new(request: web.Request) -> web.Response:
     """A new account for this WeChat user, where the connection lets new people in."""
     acct = request.app[ACCOUNT]
@@ -144,7 +145,7 @@ async def create_new(request: web.Request) -> web.Response:
     return await _finish(acct, ticket, conn, user_id, created=True)
 
 
-@routes.get(f"/oauth/bind/{TICKET}")
+@routes.get(f"/bind/{TICKET}")
 async def binding_page(request: web.Request) -> web.Response:
     acct = request.app[ACCOUNT]
     try:
@@ -180,7 +181,7 @@ def _page(config: dict[str, Any], status: int) -> web.Response:
     return web.Response(text=page, status=status, content_type="text/html", headers=HEADERS)
 
 
-@routes.get("/oauth/bind/static/{name}")
+@routes.get("/bind/static/{name}")
 async def binding_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in _ASSETS:

@@ -125,7 +125,7 @@
     let res = null;
     let data = null;
     try {
-      res = await fetch(`/oauth/bind/${config.ticket}/${path}`, {
+      res = await fetch(`/bind/${config.ticket}/${path}`, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
@@ -141,8 +141,7 @@
       paint();
       return deliver({ code: new URL(data.redirect_url).searchParams.get("code") });
     }
-    // Under /oauth/ errors come in RFC 6749's shape: {"error": code, "error_description"}.
-    const code = (data && typeof data.error === "string" && data.error) || "failed";
+    const code = (data && data.error && data.error.code) || "failed";
     if (code === "sign_in_throttled") {
       message = [code, parseInt(res.headers.get("Retry-After") || "1", 10)];
     } else {

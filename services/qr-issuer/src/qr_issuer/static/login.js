@@ -242,7 +242,7 @@
     outcome = "binding_required";
     stopFollowing();
     paint();
-    location.assign(`/oauth/bind/${ticket.ticket}?lang=${lang}`);
+    location.assign(`/bind/${ticket.ticket}?lang=${lang}`);
   }
 
   function leaveAs(key) {

@@ -1,0 +1,262 @@
+"""The binding page in real Chromium over the whole stack: a login the connection asks to bind
+takes the same browser (redirect or popup) to our page, where linking an existing account or
+creating one ends with the site's answer for the right account (a verified ID token); a
+login-only connection offers no new account; refusals the account service makes are shown on
+the PC with a reason a person understands. Both languages, each screen photographed, axe-core
+finds nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from axe import assert_accessible
+from browserkit import screenshot_dir
+from minilogin_testkit import Stack, pkce
+from playwright.async_api import Browser, Page
+from test_login_page_in_chromium import Site, _confirm, _open, _popup, _scan
+
+from devstack.seed import DEMO_CLIENT_ID
+from shared.settings import DEV_ADMIN_TOKEN
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
+ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
+EMAIL, PASSWORD = "mei@example.com", "correct horse battery"
+BINDING_PAGE = re.compile(r"/bind/[0-9A-Za-z]{22}")
+
+
+@pytest.fixture
+def site(stack: Stack) -> Site:
+    return Site(stack)
+
+
+async def _shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(screenshot_dir() / f"binding-{name}.png"))
+
+
+def _login_url(stack: Stack, challenge: str, **extra: str) -> str:
+    params = {
+        "client_id": DEMO_CLIENT_ID,
+        "redirect_uri": stack.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": "st-42",
+        "nonce": "n-42",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "connection": "ask-me",
+        **extra,
+    }
+    return stack.url("/login?" + urlencode(params))
+
+
+async def _setup(stack: Stack, **connection: Any) -> str:
+    status, body = await stack.post(
+        "/admin/v1/connections",
+        {
+            "id": "ask-me",
+            "display_name": "Ask Me Shop",
+            "apps": ["demo"],
+            "association": "ask_binding",
+            **connection,
+        },
+        headers=ADMIN,
+    )
+    assert status == 201, body
+    status, user = await stack.post(
+        "/admin/v1/users", {"email": EMAIL, "name": "Mei", "password": PASSWORD}, headers=ADMIN
+    )
+    assert status == 201, user
+    return str(user["id"])
+
+
+async def _to_binding_page(stack: Stack, page: Page, ticket: dict[str, Any]) -> None:
+    """The phone scans and confirms; the login page takes this browser to the binding page."""
+    await _confirm(stack, ticket, await _scan(stack, ticket, 2))
+    await page.wait_for_url(BINDING_PAGE)
+    await page.wait_for_selector("#link-box:not([hidden])")
+
+
+async def _sub(stack: Stack, answer: dict[str, str], verifier: str) -> str:
+    status, tokens = await stack.exchange(answer["code"], verifier)
+    assert status == 200, tokens
+    claims = await stack.verify_id_token(tokens["id_token"])
+    return str(claims["sub"])
+
+
+async def test_linking_an_existing_account_in_redirect_mode(
+    stack: Stack, chromium: Browser, site: Site
+) -> None:
+    user_id = await _setup(stack)
+    verifier, challenge = pkce()
+    context = await chromium.new_context(locale="zh-CN")
+    await site.serve(context)
+    page = await context.new_page()
+    ticket = await _open(page, _login_url(stack, challenge))
+    await _to_binding_page(stack, page, ticket)
+
+    assert await page.title() == "关联账号 · 登录 Ask Me Shop"
+    assert await page.is_visible("#create-box")
+    await _shot(page, "1-choose-zh")
+    await assert_accessible(page, "binding page (zh)")
+    await page.click("#lang")
+    assert await page.text_content("#link-title") == "Link WeChat to your existing account"
+    await _shot(page, "1-choose-en")
+    await assert_accessible(page, "binding page (en)")
+
+    await page.fill("#login", EMAIL)
+    await page.fill("#password", "wrong password")
+    await page.click("#link")
+    await page.wait_for_function(
+        "() => document.getElementById('message').textContent.includes('wrong')"
+    )
+    await _shot(page, "2-wrong-password-en")
+    await assert_accessible(page, "binding page, wrong password (en)")
+    await page.click("#lang")
+    assert "不正确" in (await page.text_content("#message") or "")
+    await _shot(page, "2-wrong-password-zh")
+
+    await page.fill("#password", PASSWORD)
+    await page.click("#link")
+    answer = await site.received(page)
+    assert set(answer) == {"code", "state", "iss"}
+    assert (answer["state"], answer["iss"]) == ("st-42", stack.public)
+    assert await _sub(stack, answer, verifier) == user_id
+
+
+async def test_creating_a_new_account_in_popup_mode(
+    stack: Stack, chromium: Browser, site: Site
+) -> None:
+    existing = await _setup(stack)
+    verifier, challenge = pkce()
+    url = _login_url(stack, challenge, response_mode="web_message")
+    opener, popup, ticket = await _popup(chromium, site, url)
+    assert ticket is not None
+    await _to_binding_page(stack, popup, ticket)
+
+    await popup.click("#create")
+    message = await opener.wait_for_message()
+    assert message["origin"] == stack.public
+    response = message["data"]["response"]
+    assert set(response) == {"code", "state", "iss"}
+    await opener.page.wait_for_function("() => window.popup.closed")
+    sub = await _sub(stack, response, verifier)
+    assert sub != existing
+    assert (await stack.db.identities.find_one({"user_id": sub})) is not None
+
+
+async def test_linking_in_popup_mode_and_leaving_tells_the_opener(
+    stack: Stack, chromium: Browser, site: Site
+) -> None:
+    await _setup(stack)
+    _, challenge = pkce()
+    url = _login_url(stack, challenge, response_mode="web_message")
+    opener, popup, ticket = await _popup(chromium, site, url)
+    assert ticket is not None
+    await _to_binding_page(stack, popup, ticket)
+
+    await popup.click("#back")
+    message = await opener.wait_for_message()
+    assert message["data"]["response"]["error"] == "access_denied"
+    assert message["data"]["response"]["state"] == "st-42"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+async def test_a_login_only_connection_offers_only_linking(
+    stack: Stack, chromium: Browser, site: Site, locale: str
+) -> None:
+    await _setup(stack, login_mode="login_only")
+    _, challenge = pkce()
+    context = await chromium.new_context(locale=locale)
+    await site.serve(context)
+    page = await context.new_page()
+    ticket = await _open(page, _login_url(stack, challenge))
+    await _to_binding_page(stack, page, ticket)
+
+    assert await page.is_hidden("#create-box")
+    intro = await page.text_content("#intro") or ""
+    assert ("only existing accounts" in intro) or ("只允许已有账号" in intro)
+    await _shot(page, f"3-login-only-{locale[:2]}")
+    await assert_accessible(page, f"binding page, login only ({locale})")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+async def test_another_browser_reads_why_it_cannot_bind(
+    stack: Stack, chromium: Browser, site: Site, locale: str
+) -> None:
+    await _setup(stack)
+    _, challenge = pkce()
+    context = await chromium.new_context(locale="en-US")
+    await site.serve(context)
+    page = await context.new_page()
+    ticket = await _open(page, _login_url(stack, challenge))
+    await _to_binding_page(stack, page, ticket)
+
+    stranger = await (await chromium.new_context(locale=locale)).new_page()
+    await stranger.goto(page.url)
+    text = await stranger.text_content("#message") or ""
+    assert ("only in the browser that started" in text) or ("开始登录的浏览器" in text)
+    assert await stranger.is_hidden("#link-box")
+    await _shot(stranger, f"4-other-browser-{locale[:2]}")
+    await assert_accessible(stranger, f"binding page, another browser ({locale})")
+
+
+async def _disabled_user(stack: Stack) -> None:
+    """WeChat user 0 has an account (from a first login), which an operator disabled."""
+    login = await stack.log_in((await stack.users())[0]["openid"])
+    ticket = await stack.tickets.require(login.ticket)
+    status, body = await stack.post(f"/admin/v1/users/{ticket.user_id}/disable", {}, headers=ADMIN)
+    assert status == 200, body
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"), [("en-US", "account is disabled"), ("zh-CN", "账号已被停用")]
+)
+async def test_a_disabled_account_is_refused_with_its_reason_on_the_pc(
+    stack: Stack, chromium: Browser, site: Site, locale: str, said: str
+) -> None:
+    await _disabled_user(stack)
+    context = await chromium.new_context(locale=locale)
+    await site.serve(context)
+    page = await context.new_page()
+    _, challenge = pkce()
+    ticket = await _open(page, _login_url(stack, challenge, connection="wechat-demo"))
+    await _confirm(stack, ticket, await _scan(stack, ticket, 0))
+    await page.wait_for_selector("#overlay:not([hidden])")
+    assert said in (await page.text_content("#overlay-text") or "")
+    await _shot(page, f"5-refused-disabled-{locale[:2]}")
+    await assert_accessible(page, f"login page, refused (disabled, {locale})")
+    answer = await site.received(page)
+    assert answer["error"] == "access_denied"
+    assert answer["error_description"] == "The user's account is disabled."
+
+
+async def test_a_login_only_refusal_reaches_the_opener_with_its_reason(
+    stack: Stack, chromium: Browser, site: Site
+) -> None:
+    status, body = await stack.post(
+        "/admin/v1/connections",
+        {
+            "id": "members-only",
+            "display_name": "Members",
+            "apps": ["demo"],
+            "login_mode": "login_only",
+        },
+        headers=ADMIN,
+    )
+    assert status == 201, body
+    _, challenge = pkce()
+    url = _login_url(stack, challenge, connection="members-only", response_mode="web_message")
+    opener, popup, ticket = await _popup(chromium, site, url)
+    assert ticket is not None
+    await _confirm(stack, ticket, await _scan(stack, ticket, 3))
+    await popup.wait_for_selector("#overlay:not([hidden])")
+    assert "only lets existing accounts" in (await popup.text_content("#overlay-text") or "")
+    await _shot(popup, "6-refused-login-only-popup-en")
+    await assert_accessible(popup, "login popup, refused (login only, en)")
+    message = await opener.wait_for_message()
+    response = message["data"]["response"]
+    assert response["error"] == "access_denied"
+    assert "only existing accounts" in response["error_description"]
