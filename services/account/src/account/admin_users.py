@@ -38,15 +38,6 @@ class UnknownIdentity(NotFound):
     message = "This user has no such identity."
 
 
-def _forget(acct: Account, user_id: str) -> None:
-    """This replica's cached copy of the user goes (other replicas' within their cache
-    time). UserStore.forget_user arrives with the disabled-user check; until then there is
-    nothing to forget but the profile cache's own expiry."""
-    forget = getattr(acct.users, "forget_user", None)
-    if forget is not None:
-        forget(user_id)
-
-
 def _param(request: web.Request, name: str) -> str | None:
     value = request.query.get(name)
     if value is None:
@@ -200,7 +191,7 @@ async def patch_user(request: web.Request) -> web.Response:
     user = await acct.local_accounts.update(user_id, set_fields, unset)
     if user is None:
         raise UnknownUser()
-    _forget(acct, user_id)
+    acct.users.forget_user(user_id)  # here at once; other replicas within their cache time
     log.info("user_updated", user_id=user_id, fields=sorted(given))
     return web.json_response(user_out(user))
 
@@ -211,7 +202,7 @@ async def _set_disabled(request: web.Request, disabled: bool) -> web.Response:
     user = await acct.local_accounts.update(user_id, {"disabled": disabled})
     if user is None:
         raise UnknownUser()
-    _forget(acct, user_id)
+    acct.users.forget_user(user_id)  # here at once; other replicas within their cache time
     log.info("user_disabled" if disabled else "user_enabled", user_id=user_id)
     return web.json_response(user_out(user))
 
@@ -235,10 +226,8 @@ async def delete_user(request: web.Request) -> web.Response:
     removed = await acct.local_accounts.delete(user_id)
     if removed is None:
         raise UnknownUser()
-    audit = getattr(acct, "audit", None)  # the audit trail, where the service has one
-    if audit is not None:
-        await audit.forget_user(user_id, openids=[i["openid"] for i in removed])
-    _forget(acct, user_id)
+    await acct.audit.forget_user(user_id, openids=[i["openid"] for i in removed])
+    acct.users.forget_user(user_id)  # here at once; other replicas within their cache time
     log.info("user_erased", user_id=user_id, identities=len(removed))
     return web.Response(status=204)
 
@@ -252,7 +241,7 @@ async def unlink_identity(request: web.Request) -> web.Response:
     m = request.match_info
     if not await acct.local_accounts.unlink(user["_id"], m["connection_id"], m["openid"]):
         raise UnknownIdentity()
-    _forget(acct, user["_id"])
+    acct.users.forget_user(user["_id"])
     log.info("identity_unlinked", user_id=user["_id"], connection_id=m["connection_id"])
     return web.Response(status=204)
 

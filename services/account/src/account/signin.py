@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from account import passwords
+from account.audit import AuditKind
 from account.context import Account
 from account.local_accounts import LocalAccounts, canonical_login
 from shared import logs
@@ -66,13 +67,10 @@ async def _matches(stored: str | None, password: str) -> bool:
 
 
 async def _audit(acct: Account, outcome: str, reason: str, user_id: str, ip: str) -> None:
-    """One audit record per attempt, once the audit log is there (account.audit)."""
-    audit = getattr(acct, "audit", None)
-    if audit is None:
-        return
+    """One audit record per attempt (account.audit)."""
     try:
-        await audit.record(
-            kind="sign_in", outcome=outcome, reason=reason, user_id=user_id, pc_ip=ip
+        await acct.audit.record(
+            kind=AuditKind.SIGN_IN, outcome=outcome, reason=reason, user_id=user_id, pc_ip=ip
         )
     except Exception as exc:  # the record is a trace, not a reason to refuse
         log.warning("sign_in_not_audited", error=type(exc).__name__)
