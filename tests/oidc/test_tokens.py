@@ -18,6 +18,7 @@ from oidc_testkit import (
 )
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from shared.settings import DEV_ADMIN_TOKEN
 
 
 def demo(stack: Stack) -> Client:
@@ -138,6 +139,25 @@ async def test_refresh_tokens_rotate_and_an_old_one_revokes_the_whole_login(stac
     for access in (first["access_token"], second["access_token"]):
         status, body = await userinfo(stack, access)
         assert (status, body["error"]) == (401, "invalid_token")
+
+
+async def test_a_disabled_account_can_no_longer_refresh_its_tokens(stack: Stack) -> None:
+    spa = await register(stack, token_endpoint_auth_method="none", refresh_tokens=True)
+    user = (await stack.users())[0]
+    _, tokens = await exchange(stack, spa, await log_in(stack, spa, user["openid"]))
+    sub = (await id_claims(stack, tokens["id_token"], spa.client_id))["sub"]
+    async with stack.http.post(
+        stack.url(f"/admin/v1/users/{sub}/disable"),
+        headers={"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"},
+    ) as r:
+        assert r.status == 200, await r.text()
+
+    status, body = await refresh(stack, spa, tokens["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert "disabled" in body["error_description"]
+    # The login is over: its access token goes with it.
+    status, body = await userinfo(stack, tokens["access_token"])
+    assert (status, body["error"]) == (401, "invalid_token")
 
 
 async def test_a_refresh_may_narrow_the_scope_but_not_widen_it(stack: Stack) -> None:

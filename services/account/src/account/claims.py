@@ -44,8 +44,9 @@ def person_claims(user: dict[str, Any], scope: str) -> dict[str, Any]:
     scopes = set(scope.split())
     out: dict[str, Any] = {}
     if "profile" in scopes:
-        if user.get("nickname"):
-            out["name"] = user["nickname"]
+        # A WeChat nickname, else the name a local account was given.
+        if name := user.get("nickname") or user.get("name"):
+            out["name"] = name
         if user.get("avatar_url"):
             out["picture"] = user["avatar_url"]
     if "phone" in scopes and user.get("phone"):

@@ -197,10 +197,16 @@ async def _refresh_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
         log.warning("refresh_token_reused", client_id=app.client_id)
         raise
     scope = (narrowed(family.scope, asked) if asked else None) or family.scope
-    user = await acct.users.get_user(family.user_id)
+    # As fresh as a login would read it: an account disabled since stops refreshing too.
+    user = await acct.users.get_user(
+        family.user_id, since=acct.clock.now() - acct.users.recheck_seconds
+    )
     if user is None:
         await acct.grants.revoke(family.sid)
         raise InvalidGrant("The account no longer exists.")
+    if user.get("disabled"):
+        await acct.grants.revoke(family.sid)
+        raise InvalidGrant("The account is disabled.")
     log.info("tokens_refreshed", client_id=app.client_id, user_id=family.user_id)
     return _tokens(
         acct,
