@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from minilogin_testkit import Browser, Stack, code_from, next_status
 
+from shared.clock import FakeClock
 from shared.settings import DEV_ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
@@ -95,7 +96,9 @@ async def test_linking_an_existing_account_logs_in_to_it_and_the_next_scan_goes_
     assert "Ask Me" in page
     status, wrong = await _bind(browser, ticket, "sign-in", {"login": EMAIL, "password": "nope"})
     assert (status, wrong["error"]["code"]) == (401, "invalid_credentials")
-    status, done = await _bind(browser, ticket, "sign-in", {"login": EMAIL, "password": PASSWORD})
+    # By email in one mode, by phone number (as a person types it) in the other.
+    login = EMAIL if mode == "query" else "+86 139 0000 1234"
+    status, done = await _bind(browser, ticket, "sign-in", {"login": login, "password": PASSWORD})
     assert status == 200, done
     assert done["status"] == "succeeded"
 
@@ -128,6 +131,9 @@ async def test_creating_a_new_account_logs_in_to_it(stack: Stack, mode: str) -> 
     assert claims["sub"] not in (existing, "")
     identity = await stack.db.identities.find_one({"openid": wechat["openid"]})
     assert identity["user_id"] == claims["sub"]
+    record = await stack.db.audit.find_one({"kind": "binding"})
+    assert (record["outcome"], record["reason"]) == ("succeeded", "created_account")
+    assert record["user_id"] == claims["sub"]
     # A finished binding cannot be used again (a second tab, a replay).
     status, again = await _bind(browser, ticket, "new-account", {})
     assert (status, again["error"]["code"]) == (409, "binding_not_open")
@@ -166,3 +172,20 @@ async def test_a_ticket_that_needs_no_binding_has_no_binding_page(stack: Stack) 
     assert (status, body["error"]["code"]) == (409, "binding_not_open")
     status, body = await _bind(browser, {"ticket": "A" * 22}, "new-account", {})
     assert status == 404
+
+
+async def test_the_binding_page_closes_five_minutes_after_the_login_asked(
+    fake_clock_stack: Stack,
+) -> None:
+    stack = fake_clock_stack
+    assert isinstance(stack.clock, FakeClock)
+    await _setup(stack)
+    browser, ticket, _ = await _needs_binding(stack, (await stack.users())[2]["openid"])
+    stack.clock.advance(301)
+
+    status, page = await _page(browser, ticket)
+    assert status == 410
+    assert "binding_expired" in page
+    status, body = await _bind(browser, ticket, "sign-in", {"login": EMAIL, "password": PASSWORD})
+    assert (status, body["error"]["code"]) == (410, "binding_expired")
+    assert await stack.db.identities.count_documents({}) == 0
