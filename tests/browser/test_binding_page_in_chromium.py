@@ -20,6 +20,7 @@ from test_login_page_in_chromium import Site, _confirm, _open, _popup, _scan
 
 from devstack.seed import DEMO_CLIENT_ID
 from shared.settings import DEV_ADMIN_TOKEN
+from shared.tickets import TicketStatus, lifecycle
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
@@ -260,3 +261,41 @@ async def test_a_login_only_refusal_reaches_the_opener_with_its_reason(
     response = message["data"]["response"]
     assert response["error"] == "access_denied"
     assert "only existing accounts" in response["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "locale", "said", "error"),
+    [
+        ("wechat_code_blocked", "en-US", "WeChat refused this login", "access_denied"),
+        ("wechat_code_blocked", "zh-CN", "微信拒绝了这次登录", "access_denied"),
+        ("resolve_crashed", "en-US", "login service had a problem", "server_error"),
+        ("resolve_crashed", "zh-CN", "登录服务出了问题", "server_error"),
+    ],
+)
+async def test_a_failure_is_shown_on_the_pc_with_a_reason_a_person_understands(
+    stack: Stack,
+    chromium: Browser,
+    site: Site,
+    reason: str,
+    locale: str,
+    said: str,
+    error: str,
+) -> None:
+    context = await chromium.new_context(locale=locale)
+    await site.serve(context)
+    page = await context.new_page()
+    _, challenge = pkce()
+    ticket = await _open(page, _login_url(stack, challenge, connection="wechat-demo"))
+    await _scan(stack, ticket, 1)
+    scanner = (await stack.users())[1]["openid"]
+    # Confirmed in the store only (the account service never hears of it), then failed for
+    # `reason` as the account service would fail it: the browser is told through the outbox.
+    await stack.tickets.transition(ticket["ticket"], TicketStatus.CONFIRMED, scanner=scanner)
+    await lifecycle.fail(stack.tickets, ticket["ticket"], reason=reason)
+
+    await page.wait_for_selector("#overlay:not([hidden])")
+    assert said in (await page.text_content("#overlay-text") or "")
+    await _shot(page, f"7-refused-{reason.split('_')[0]}-{locale[:2]}")
+    await assert_accessible(page, f"login page, failed {reason} ({locale})")
+    answer = await site.received(page)
+    assert answer["error"] == error
