@@ -49,6 +49,7 @@ ERROR_MODULES = [
     "account.grants",
     "account.admin_users",
     "account.local_accounts",
+    "account.binding_page",
 ]
 SERVICE_ERROR_MODULES = ERROR_MODULES[4:]
 # Request schema -> the pydantic model the handler validates the body with.
@@ -57,6 +58,9 @@ MIRRORED_MODELS = {
     "ScanRequest": "scan_gateway.routes:ScanRequest",
     "ConfirmRequest": "scan_gateway.routes:ConfirmRequest",
     "CancelRequest": "scan_gateway.routes:CancelRequest",
+    "StatusRequest": "scan_gateway.routes:StatusRequest",
+    "BindSignInRequest": "account.binding_page:SignInRequest",
+    "BindNewAccountRequest": "account.binding_page:NewAccountRequest",
     "ConnectionCreate": "account.admin:ConnectionCreate",
     "ConnectionPatch": "account.admin:ConnectionPatch",
     "AppCreate": "account.admin:AppCreate",
