@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bench.http1 import HttpClient
-from bench.loadgen import Client, one_login
+from bench.loadgen import Client, PushWatcher, one_login
 from bench.topology import SANDBOX_APPID, SERVICES
 from cluster import Cluster
 from shared.keys import Keys
@@ -85,3 +85,29 @@ async def test_logins_go_on_while_one_replica_of_each_service_is_killed(cluster:
             for service in SERVICES:
                 await cluster.restart(f"{service}-1")
         await one_login(client, "push")
+
+
+async def test_a_login_confirmed_while_the_whole_broker_is_down_completes_when_it_returns(
+    cluster: Cluster,
+) -> None:
+    await cluster.use_store("sentinel")
+    async with public_client(cluster) as client:
+        await cluster.stop_broker()
+        try:
+            # With no broker at all: the QR is given, scanned and confirmed, and each step
+            # waits in the ticket's outbox instead of failing the person.
+            ticket, cookie, verifier, nonce, image_url = await client.create_ticket()
+            await client.qr_image(image_url, cookie)
+            watcher = PushWatcher(client, ticket, cookie)
+            await watcher.start()
+            await watcher.wait("pending")
+            session, _ = await client.phone_scan(ticket)
+            await client.phone_confirm(ticket, session)
+        finally:
+            await cluster.start_broker()
+        try:
+            # The browser, still waiting, is told once the broker is back.
+            done = await watcher.wait("succeeded")
+        finally:
+            await watcher.close()
+        await client.token(done["redirect_url"], verifier, nonce)
