@@ -157,6 +157,7 @@ async def succeed(
     params = {"code": code}
     if ticket.state:
         params["state"] = ticket.state
+    params["iss"] = acct.settings.issuer  # RFC 9207: the site can tell which issuer answered
     # The code is stored in the same round trip as the transition; if the transition is
     # refused, the stored code is one nobody was told and it expires unused.
     return await lifecycle.succeed(
