@@ -35,19 +35,24 @@ def test_a_replaced_root_has_no_figure() -> None:
 
 def test_a_sample_takes_in_a_working_child_and_a_reaped_one() -> None:
     spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
-    wait = "\nimport sys; sys.stdin.read()"
-    child = subprocess.Popen([sys.executable, "-c", spin + wait], stdin=subprocess.PIPE)  # noqa: S603
+    # It says when it has spun its 0.3 s, then waits on stdin.
+    wait = "\nimport sys; print('spun', flush=True); sys.stdin.read()"
+    child = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", spin + wait], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     me = os.getpid()
     try:
-        while True:  # until the child has spun its 0.3 s and waits on stdin
-            before = cpu_sample(me)
-            assert before is not None
-            if sum(s for (pid, _), s in before.own.items() if pid == child.pid) >= 0.3:
-                break
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"spun\n"
+        before = cpu_sample(me)
+        assert before is not None
+        assert sum(s for (pid, _), s in before.own.items() if pid == child.pid) >= 0.3
     finally:
         assert child.stdin is not None
         child.stdin.close()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     after = cpu_sample(me)
     assert after is not None
     assert all(pid != child.pid for pid, _ in after.own)
