@@ -14,9 +14,10 @@ exchange (`<ns>.requeue`) that each work queue is bound to by its own name, so t
 the queue they came from. Past the last delay the message goes to the dead-letter queue. Both
 queue types work alike.
 
-Delay queues are shared by all of a namespace's work queues and declared on the first retry:
-five per namespace at most, none where nothing ever failed (on one broker node, hundreds of
-idle quorum queues slow every declaration)."""
+Delay queues are shared by all of a namespace's work queues, declared with the first work
+queue: five per namespace, not five per work queue (on one broker node, hundreds of idle
+quorum queues slow every declaration). Declared up front, not at the first failure, so the
+first retry waits its delay and not a queue declaration too."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class RabbitBus:
         self._lanes: list[_Lane] = []
         self._channels: list[AbstractChannel] = []
         self._declared: list[str] = []
-        self._delay_queues: set[str] = set()  # declared on this connection
+        self._delay_queues: set[str] = set()  # declared by this bus
         self._reconnection_waiters: list[asyncio.Future[None]] = []
         self._ready_callbacks: list[Callable[[], None]] = []
 
@@ -228,6 +229,7 @@ class RabbitBus:
                 f"{name}.dead", durable=True, arguments=self._queue_args()
             )
             await dead.bind(dlx, routing_key=name)
+            await self._declare_delay_queues(channel)
             # A guard for what the bus's own count cannot see: a consumer that dies (or is
             # cancelled) with the message, again and again.
             limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
@@ -312,15 +314,16 @@ class RabbitBus:
             else:
                 await message.nack(requeue=True)
 
+    async def _declare_delay_queues(self, channel: AbstractChannel) -> None:
+        for delay in self._delays_ms:
+            name = self._delay_queue(delay)
+            if name not in self._delay_queues:
+                await channel.declare_queue(name, durable=True, arguments=self._delay_args(delay))
+                self._delay_queues.add(name)
+
     async def _publish_delayed(self, message: aio_pika.Message, delay_ms: int) -> None:
-        lane = self._lane()
-        name = self._delay_queue(delay_ms)
-        if name not in self._delay_queues:
-            await lane.channel.declare_queue(
-                name, durable=True, arguments=self._delay_args(delay_ms)
-            )
-            self._delay_queues.add(name)
-        await lane.channel.default_exchange.publish(message, routing_key=name)
+        channel = self._lane().channel
+        await channel.default_exchange.publish(message, routing_key=self._delay_queue(delay_ms))
 
     async def ping(self) -> None:
         if self._conn.is_closed or not self._lanes or self._lanes[0].channel.is_closed:
