@@ -262,36 +262,12 @@ class UserStore:
         created = user_id is None
         if user_id is None:
             user_id = new_user_id()
-        try:
-            await self.identities.insert_one(
-                {
-                    "connection_id": conn.id,
-                    "openid": who.openid,
-                    "unionid": who.unionid,
-                    "user_id": user_id,
-                    "profile_seen": _seen(who),
-                    "created_at": now,
-                    "last_login_at": now,
-                }
-            )
-        except DuplicateKeyError:
+        winner = await self._insert_identity(conn, who, user_id, now)
+        if winner is not None:
             # A concurrent delivery bound this identity first: use its account.
-            winner = await self.identities.find_one(
-                {"connection_id": conn.id, "openid": who.openid}, _BOUND_FIELDS
-            )
-            assert winner is not None
             return Resolution(Outcome.SUCCEEDED, winner["user_id"])
         if created:
-            user = {
-                "_id": user_id,
-                "created_at": now,
-                "nickname": who.nickname,
-                "avatar_url": who.avatar_url,
-                "phone": who.phone,
-                "phone_verified": bool(who.phone),
-            }
-            await self.users.insert_one(user)
-            self._profiles[user_id] = _Read(now, user)
+            await self._insert_user(user_id, who, now)
         elif existing is not None:
             # Joined to an account that has its own profile: fill only what it lacks.
             fill = {n: v for n in PROFILE_FIELDS if (v := getattr(who, n)) and not existing.get(n)}
@@ -387,6 +363,27 @@ class UserStore:
         person proved the account is theirs (or had one made). Returns the account the
         identity is bound to: another one if it was bound meanwhile (a second tab)."""
         key = (conn.id, who.openid)
+        winner = await self._insert_identity(conn, who, user_id, now)
+        if winner is not None:
+            self._accounts[key] = _bound(winner)
+            return str(winner["user_id"])
+        self._accounts[key] = _Bound(user_id, who.unionid, _seen(who))
+        log.info("identity_bound", user_id=user_id, connection_id=conn.id)
+        return user_id
+
+    async def create_for(self, who: WeChatIdentity, now: float) -> str:
+        """A new account from what WeChat gave (the binding page's "create a new account");
+        `bind` then binds the identity to it."""
+        user_id = new_user_id()
+        await self._insert_user(user_id, who, now)
+        return user_id
+
+    async def _insert_identity(
+        self, conn: Connection, who: WeChatIdentity, user_id: str, now: float
+    ) -> dict[str, Any] | None:
+        """Record `who`'s identity through `conn` as bound to `user_id`. Returns None, or, where
+        it was bound first by someone else (a concurrent delivery, a second tab), the record
+        that won."""
         try:
             await self.identities.insert_one(
                 {
@@ -404,16 +401,11 @@ class UserStore:
                 {"connection_id": conn.id, "openid": who.openid}, _BOUND_FIELDS
             )
             assert winner is not None
-            self._accounts[key] = _bound(winner)
-            return str(winner["user_id"])
-        self._accounts[key] = _Bound(user_id, who.unionid, _seen(who))
-        log.info("identity_bound", user_id=user_id, connection_id=conn.id)
-        return user_id
+            return winner
+        return None
 
-    async def create_for(self, who: WeChatIdentity, now: float) -> str:
-        """A new account from what WeChat gave (the binding page's "create a new account");
-        `bind` then binds the identity to it."""
-        user_id = new_user_id()
+    async def _insert_user(self, user_id: str, who: WeChatIdentity, now: float) -> None:
+        """A new account `user_id` with the profile WeChat gave."""
         user = {
             "_id": user_id,
             "created_at": now,
@@ -424,4 +416,3 @@ class UserStore:
         }
         await self.users.insert_one(user)
         self._profiles[user_id] = _Read(now, user)
-        return user_id
