@@ -4,6 +4,7 @@ the real RabbitMQ, Redis and MongoDB wire server, with two notifier replicas."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -13,6 +14,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -192,6 +194,68 @@ class Login:
     ticket: str
     verifier: str
     done: dict[str, Any]  # the `succeeded` status message
+
+
+@dataclass
+class MakeRun:
+    """A `python -m devstack` of the test's own: where it serves, what it printed on
+    starting, and (once the block has ended) what it wrote to stderr."""
+
+    port: int
+    sandbox_port: int
+    banner: str
+    stderr: str = ""
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def sandbox(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+
+@contextlib.asynccontextmanager
+async def make_run(
+    mongo_url: str, namespace: str, env: Mapping[str, str] | None = None
+) -> AsyncIterator[MakeRun]:
+    """`python -m devstack` (as `make run` starts it) on free ports, in `namespace`, with the
+    shell's environment but no ML_ variables, plus `env`; until the block ends, once its
+    banner is printed. The namespace's database is dropped afterwards."""
+    port, sandbox_port = free_port(), free_port()
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ML_")},
+        **(env or {}),
+        "ML_PORT": str(port),
+        "ML_SANDBOX_PORT": str(sandbox_port),
+        "MONGO_URL": mongo_url,
+        "ML_MONGO_DB": namespace,
+        "ML_NAMESPACE": namespace,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "devstack", env=full_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    banner: list[str] = []
+    run: MakeRun | None = None
+    try:
+        while not banner or "Press Ctrl+C" not in banner[-1]:
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+            assert line, f"devstack exited: {(await proc.stderr.read()).decode()[-2000:]}"
+            banner.append(line.decode())
+        run = MakeRun(port, sandbox_port, "".join(banner))
+        yield run
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        if run is not None:
+            run.stderr = err.decode()
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+        await mongo.drop_database(namespace)
+        await mongo.close()
 
 
 def png_data_url(rgb: tuple[int, int, int] = (30, 90, 220), size: int = 64) -> str:

@@ -5,12 +5,7 @@ and the demo's normal login still names its own connection."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import re
-import sys
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +13,7 @@ import aiohttp
 import pytest
 from axe import assert_accessible
 from browserkit import screenshot_dir
-from minilogin_testkit import SANDBOX_APPID, free_port, pkce
+from minilogin_testkit import SANDBOX_APPID, make_run, pkce
 from playwright.async_api import Browser
 from pymongo import AsyncMongoClient
 
@@ -27,40 +22,6 @@ from devstack.seed import BINDING_CONNECTION, DEMO_CLIENT_ID, DEMO_CONNECTION
 
 pytestmark = pytest.mark.browser
 BANNER_ACCOUNT = re.compile(r"email (\S+)\s+password (\S+)")
-
-
-@contextlib.asynccontextmanager
-async def _make_run(mongo_url: str, namespace: str) -> AsyncIterator[tuple[str, str, str]]:
-    """`python -m devstack` until the block ends: its base URL, sandbox URL and banner."""
-    port, sandbox_port = free_port(), free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ML_")},
-        "ML_PORT": str(port),
-        "ML_SANDBOX_PORT": str(sandbox_port),
-        "MONGO_URL": mongo_url,
-        "ML_MONGO_DB": namespace,
-        "ML_NAMESPACE": namespace,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "devstack", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    banner: list[str] = []
-    try:
-        while not banner or "Press Ctrl+C" not in banner[-1]:
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
-            assert line, f"devstack exited: {(await proc.stderr.read()).decode()[-2000:]}"
-            banner.append(line.decode())
-        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", "".join(banner)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await asyncio.wait_for(proc.communicate(), timeout=30)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-        await mongo.drop_database(namespace)
-        await mongo.close()
 
 
 async def _ask_binding_login(http: aiohttp.ClientSession, base: str, sandbox: str) -> str:
@@ -100,9 +61,10 @@ async def test_make_run_prints_a_demo_account_to_link_wechat_to(
     mongo_url: str, namespace: str, chromium: Browser
 ) -> None:
     async with (
-        _make_run(mongo_url, namespace) as (base, sandbox, banner),
+        make_run(mongo_url, namespace) as run,
         aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
     ):
+        base, sandbox, banner = run.base, run.sandbox, run.banner
         found = BANNER_ACCOUNT.search(banner)
         assert found, banner
         email, password = found.groups()
