@@ -28,7 +28,7 @@ from shared.binding import check_binding
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.registry import Connection, LoginMode
 from shared.tickets import IllegalTransition, Ticket, TicketStatus
-from shared.web import client_ip, read_json
+from shared.web import client_ip, read_json, static_asset
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
@@ -183,11 +183,4 @@ def _page(config: dict[str, Any], status: int) -> web.Response:
 
 @routes.get("/bind/static/{name}")
 async def binding_asset(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    if name not in _ASSETS:
-        raise web.HTTPNotFound()
-    return web.Response(
-        body=(_STATIC / name).read_bytes(),
-        content_type=_ASSETS[name],
-        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
-    )
+    return static_asset(_STATIC, request.match_info["name"], _ASSETS)

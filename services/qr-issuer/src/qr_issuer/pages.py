@@ -21,6 +21,7 @@ from qr_issuer.context import ISSUER
 from shared import logs
 from shared.errors import is_store_outage
 from shared.profile import AVATAR_IMG_SOURCES
+from shared.web import static_asset
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
@@ -175,14 +176,7 @@ def _problem(reason: str, status: int) -> web.Response:
 
 @routes.get("/login/static/{name}")
 async def login_asset(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    if name not in _ASSETS:
-        raise web.HTTPNotFound()
-    return web.Response(
-        body=(_STATIC / name).read_bytes(),
-        content_type=_ASSETS[name],
-        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
-    )
+    return static_asset(_STATIC, request.match_info["name"], _ASSETS)
 
 
 @routes.get("/favicon.ico")

@@ -17,6 +17,7 @@ from qr_issuer.context import ISSUER
 from qr_issuer.routes import TICKET_ID
 from shared import ids
 from shared.errors import is_store_outage
+from shared.web import static_asset
 
 routes = web.RouteTableDef()
 _FILES = resources.files("qr_issuer").joinpath("sdk_files")
@@ -30,19 +31,13 @@ _TICKETS = "/api/v1/tickets"
 
 @routes.get("/sdk/{name}")
 async def sdk_file(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    if name not in _TYPES:
-        raise web.HTTPNotFound()
-    return web.Response(
-        body=_FILES.joinpath(name).read_bytes(),
-        content_type=_TYPES[name],
+    return static_asset(
+        _FILES,
+        request.match_info["name"],
+        _TYPES,
         charset="utf-8",
-        headers={
-            "Cache-Control": "public, max-age=300",
-            "X-Content-Type-Options": "nosniff",
-            # A site loads it with <script src>; a page of any origin may read it.
-            "Access-Control-Allow-Origin": "*",
-        },
+        # A site loads it with <script src>; a page of any origin may read it.
+        headers={"Access-Control-Allow-Origin": "*"},
     )
 
 
