@@ -143,6 +143,23 @@ def _confirmed(args: argparse.Namespace, what: str) -> None:
         raise UsageError(f"{what} cannot be undone: add --yes to go ahead")
 
 
+async def _write(
+    client: AdminClient, args: argparse.Namespace, out: TextIO, method: str, path: str
+) -> int:
+    """Send the command's FIELD assignments (or --body) to `path` and print what comes back."""
+    body = assignments(args.fields, args.body)
+    return _one(args, out, await client.call(method, path, body=body))
+
+
+async def _delete(
+    client: AdminClient, args: argparse.Namespace, out: TextIO, path: str, doing: str, done: str
+) -> int:
+    """DELETE `path` once --yes says `doing` may go ahead; then say `done`."""
+    _confirmed(args, doing)
+    await client.call("DELETE", path)
+    return _done(args, out, done)
+
+
 # -- connections ---------------------------------------------------------------------------
 
 
@@ -156,20 +173,17 @@ async def connections_get(client: AdminClient, args: argparse.Namespace, out: Te
 
 
 async def connections_create(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    body = assignments(args.fields, args.body)
-    return _one(args, out, await client.call("POST", "/admin/v1/connections", body=body))
+    return await _write(client, args, out, "POST", "/admin/v1/connections")
 
 
 async def connections_update(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    body = assignments(args.fields, args.body)
-    path = f"/admin/v1/connections/{seg(args.id)}"
-    return _one(args, out, await client.call("PATCH", path, body=body))
+    return await _write(client, args, out, "PATCH", f"/admin/v1/connections/{seg(args.id)}")
 
 
 async def connections_delete(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    _confirmed(args, f"deleting connection {args.id}")
-    await client.call("DELETE", f"/admin/v1/connections/{seg(args.id)}")
-    return _done(args, out, f"deleted connection {args.id}")
+    path = f"/admin/v1/connections/{seg(args.id)}"
+    what = f"connection {args.id}"
+    return await _delete(client, args, out, path, f"deleting {what}", f"deleted {what}")
 
 
 # -- apps ----------------------------------------------------------------------------------
@@ -197,9 +211,7 @@ async def apps_create(client: AdminClient, args: argparse.Namespace, out: TextIO
 
 
 async def apps_update(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    body = assignments(args.fields, args.body)
-    path = f"/admin/v1/apps/{seg(args.client_id)}"
-    return _one(args, out, await client.call("PATCH", path, body=body))
+    return await _write(client, args, out, "PATCH", f"/admin/v1/apps/{seg(args.client_id)}")
 
 
 async def apps_rotate_secret(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -210,9 +222,9 @@ async def apps_rotate_secret(client: AdminClient, args: argparse.Namespace, out:
 
 
 async def apps_delete(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    _confirmed(args, f"deleting app {args.client_id}")
-    await client.call("DELETE", f"/admin/v1/apps/{seg(args.client_id)}")
-    return _done(args, out, f"deleted app {args.client_id}")
+    path = f"/admin/v1/apps/{seg(args.client_id)}"
+    what = f"app {args.client_id}"
+    return await _delete(client, args, out, path, f"deleting {what}", f"deleted {what}")
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -239,14 +251,11 @@ async def users_get(client: AdminClient, args: argparse.Namespace, out: TextIO) 
 
 
 async def users_create(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    body = assignments(args.fields, args.body)
-    return _one(args, out, await client.call("POST", "/admin/v1/users", body=body))
+    return await _write(client, args, out, "POST", "/admin/v1/users")
 
 
 async def users_update(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    body = assignments(args.fields, args.body)
-    path = f"/admin/v1/users/{seg(args.user_id)}"
-    return _one(args, out, await client.call("PATCH", path, body=body))
+    return await _write(client, args, out, "PATCH", f"/admin/v1/users/{seg(args.user_id)}")
 
 
 async def users_disable(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -260,9 +269,9 @@ async def users_enable(client: AdminClient, args: argparse.Namespace, out: TextI
 
 
 async def users_delete(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
-    _confirmed(args, f"erasing user {args.user_id} and every identity of theirs")
-    await client.call("DELETE", f"/admin/v1/users/{seg(args.user_id)}")
-    return _done(args, out, f"erased user {args.user_id}")
+    path = f"/admin/v1/users/{seg(args.user_id)}"
+    doing = f"erasing user {args.user_id} and every identity of theirs"
+    return await _delete(client, args, out, path, doing, f"erased user {args.user_id}")
 
 
 async def users_unlink(client: AdminClient, args: argparse.Namespace, out: TextIO) -> int:
