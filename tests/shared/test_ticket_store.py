@@ -199,7 +199,7 @@ async def test_moves_on_a_cancelled_ticket_are_refused_as_cancelled(
     [
         (S.PENDING, S.CONFIRMED),
         (S.PENDING, S.SUCCEEDED),
-        (S.SCANNED, S.FAILED),
+        (S.PENDING, S.FAILED),
         (S.CONFIRMED, S.CANCELLED),
         (S.CONFIRMED, S.CONFIRMED),
         (S.SUCCEEDED, S.FAILED),

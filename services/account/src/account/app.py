@@ -98,7 +98,11 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
         )
         await acct.bus.consume(
             ENDED_QUEUE,
-            [EventType.TICKET_CANCELLED.value, EventType.TICKET_EXPIRED.value],
+            [
+                EventType.TICKET_CANCELLED.value,
+                EventType.TICKET_EXPIRED.value,
+                EventType.LOGIN_FAILED.value,
+            ],
             draining.wrap(handle_ended),
         )
         login_times = asyncio.create_task(acct.users.write_behind(), name="login-times")

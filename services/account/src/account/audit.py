@@ -7,8 +7,9 @@ Erasing a user keeps their records (the counts stay true) but removes what ident
 
 Kinds (the `kind` field):
 - `login`: how a login attempt ended. The account service's decision on a confirmed ticket
-  (succeeded, failed, binding_required), or a scanned ticket cancelled or expired before
-  anyone confirmed it. One per ticket.
+  (succeeded, failed, binding_required), a scanned ticket cancelled or expired before
+  anyone confirmed it, or one failed at its confirm because WeChat refused a call for it
+  (reason `wechat_refused:<errcode>`). One per ticket.
 - `binding`: how the binding page continued a `binding_required` login (succeeded or
   failed). One per ticket.
 - `unionid_conflict`: the scanner's unionid already belongs to another account; the existing
@@ -37,15 +38,15 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from account.claims import e164
 from shared import ids, logs
 from shared.clock import Clock
-from shared.events import Event
+from shared.events import Event, EventType
 from shared.tickets import TicketStore
 from shared.tickets.model import Ticket, TicketStatus
 from shared.useragent import describe
 
 log = logs.get(__name__)
 COLLECTION = "audit"
-# Cancelled and expired tickets, for their records (the decisions are recorded where they are
-# made, in account.consumers).
+# Cancelled and expired tickets, and logins failed before their confirm, for their records
+# (the account service's decisions are recorded where they are made, in account.consumers).
 ENDED_QUEUE = "account.audit-tickets-ended"
 TTL_INDEX = "audit_retention"
 MAX_USER_AGENT = 512
@@ -282,11 +283,15 @@ class AuditLog:
 
 
 async def on_ticket_ended(audit: AuditLog, tickets: TicketStore, event: Event) -> None:
-    """ticket.cancelled or ticket.expired: a record if someone had scanned it."""
+    """ticket.cancelled or ticket.expired: a record if someone had scanned it. login.failed:
+    a record only for a login that failed before it was confirmed (scan-gateway ended it
+    when WeChat refused a call for it); the account service records its own decisions."""
     with logs.bound(trace_id=event.trace_id, ticket_id=event.ticket_id, event_id=event.id):
         ticket = await tickets.get(event.ticket_id)
         if ticket is None:
             log.info("ended_ticket_gone")  # past its retention: nothing left to say who
+            return
+        if event.type == EventType.LOGIN_FAILED and ticket.confirmed_at:
             return
         await audit.login_ended(ticket)
 

@@ -29,6 +29,13 @@ from shared.tickets import (
 from shared.tickets.store import refusal
 from shared.useragent import describe
 from shared.web import client_ip, read_json
+from shared.wechat.errors import (
+    WeChatBusy,
+    WeChatError,
+    WeChatInvalidCode,
+    WeChatRateLimited,
+    WeChatUnavailable,
+)
 from shared.wxapps import mini_program
 
 log = logs.get(__name__)
@@ -52,6 +59,8 @@ UNKNOWN_SCENE = "unknown_scene"
 FAR_AWAY = "far_away"
 # Why a login was cancelled by the connection's far-away policy (the ticket's `reason`).
 FAR_AWAY_REFUSED = "far_away_refused"
+# Why a login failed at its confirm when WeChat refused a call for it (`:<errcode>` follows).
+WECHAT_REFUSED = "wechat_refused"
 
 SCANS_BY_PROXIMITY = Counter(
     "minilogin_scan_proximity_total",
@@ -301,9 +310,14 @@ async def confirm(request: web.Request) -> web.Response:
     if body.phone_code:
         await _live(gw.tickets, body.ticket, now)
         mp = mini_program(conn, gw.settings, gw.box)
-        info = await gw.wechat.get_phone_number(
-            mp.appid, mp.secret, body.phone_code, openid=session.openid
-        )
+        try:
+            info = await gw.wechat.get_phone_number(
+                mp.appid, mp.secret, body.phone_code, openid=session.openid
+            )
+        except WeChatError as exc:
+            if not refused_for_good(exc):
+                raise  # the phone may try again (a fresh phone code, or in a moment)
+            return _answer(await _wechat_refused(gw, session, exc), gw.clock.now())
         phone = info.phone_number
     if conn.require_phone and not phone:
         raise PhoneRequired()
@@ -328,6 +342,30 @@ async def confirm(request: web.Request) -> web.Response:
         await wait_decided(decided)
     decided_ticket = await gw.tickets.get(ticket.id)
     return _answer(decided_ticket or ticket, gw.clock.now())
+
+
+def refused_for_good(exc: WeChatError) -> bool:
+    """WeChat answered this login's call with a refusal that trying again will not change
+    (the user blocked for risk, our credentials or arguments refused, an errcode we do not
+    know). A stale phone code (the phone asks for a new one), a quota or a busy or
+    unreachable WeChat stay errors the phone may retry."""
+    transient = (WeChatInvalidCode, WeChatRateLimited, WeChatBusy, WeChatUnavailable)
+    return exc.errcode is not None and not isinstance(exc, transient)
+
+
+async def _wechat_refused(gw: Gateway, session: ScanSession, exc: WeChatError) -> Ticket:
+    """End the login WeChat refused a call for: failed with `wechat_refused:<errcode>`, so
+    the PC says WeChat refused it and the site is answered access_denied (not "cancelled",
+    which is what the person tapping Cancel gets)."""
+    reason = f"{WECHAT_REFUSED}:{exc.errcode}"
+    ticket = await lifecycle.refuse(
+        gw.tickets, session.ticket, scanner=session.openid, reason=reason
+    )
+    with logs.bound(trace_id=ticket.trace_id):
+        log.warning(
+            "wechat_refused", ticket_id=ticket.id, code=exc.code, errcode=exc.errcode, rid=exc.rid
+        )
+    return ticket
 
 
 class StatusRequest(BaseModel):

@@ -140,7 +140,25 @@ async def fail(store: TicketStore, ticket_id: str, *, reason: str) -> Ticket:
     """confirmed -> failed; login.failed."""
     event = LoginFailed(connection_id=CONNECTION, client_id=CLIENT, reason=reason)
     changes = {"reason": reason, "finished_at": store.clock.now()}
-    return await store.transition(ticket_id, S.FAILED, event, changes=changes)
+    return await store.transition(
+        ticket_id, S.FAILED, event, changes=changes, only_from=frozenset({S.CONFIRMED})
+    )
+
+
+async def refuse(store: TicketStore, ticket_id: str, *, scanner: str, reason: str) -> Ticket:
+    """scanned -> failed, by the scanner's confirm, when a call the confirm needed was
+    refused (WeChat refused the phone-number code: `wechat_refused:<errcode>`). The login
+    ends there with `reason`, as one the account service refused would; login.failed."""
+    event = LoginFailed(connection_id=CONNECTION, client_id=CLIENT, reason=reason)
+    changes = {"reason": reason, "finished_at": store.clock.now()}
+    return await store.transition(
+        ticket_id,
+        S.FAILED,
+        event,
+        scanner=scanner,
+        changes=changes,
+        only_from=frozenset({S.SCANNED}),
+    )
 
 
 async def require_binding(store: TicketStore, ticket_id: str, *, reason: str) -> Ticket:

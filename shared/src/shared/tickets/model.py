@@ -18,7 +18,9 @@ class TicketStatus(StrEnum):
 S = TicketStatus
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.PENDING: frozenset({S.SCANNED, S.CANCELLED, S.EXPIRED}),
-    S.SCANNED: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED}),
+    # failed: a WeChat call the confirm needed was refused (the phone-number code exchange):
+    # the login ends with that reason, before the account service hears of it.
+    S.SCANNED: frozenset({S.CONFIRMED, S.FAILED, S.CANCELLED, S.EXPIRED}),
     S.CONFIRMED: frozenset({S.SUCCEEDED, S.FAILED, S.BINDING_REQUIRED}),
     # The person linked or created an account on our binding page (same browser, same ticket).
     S.BINDING_REQUIRED: frozenset({S.SUCCEEDED}),
