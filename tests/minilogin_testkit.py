@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import jwt
@@ -43,6 +43,7 @@ from shared.clock import Clock
 from shared.keys import Keys
 from shared.redis import open_redis
 from shared.registry import Registry
+from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStore
 from shared.web import AppRunner
 from wechat_sandbox.app import create_app as create_sandbox
@@ -50,6 +51,9 @@ from wechat_sandbox.app import create_app as create_sandbox
 REAL_REDIS = "redis://127.0.0.1:6379/0"
 REAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 SANDBOX_APPID = "wx5eb1d2c3a4f60789"
+ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
+# The local account an ask-binding test links WeChat to.
+BINDER_EMAIL, BINDER_PASSWORD = "mei@example.com", "correct horse battery"
 ROUTES = {
     "/api/": "qr-issuer",
     "/login": "qr-issuer",
@@ -136,6 +140,18 @@ class Stack:
         async with self.http.post(self.url(path), json=body, **kw) as r:
             return r.status, await r.json()
 
+    async def add_connection(self, **fields: Any) -> dict[str, Any]:
+        """A connection made through the admin API; what it answered."""
+        status, body = await self.post("/admin/v1/connections", fields, headers=ADMIN)
+        assert status == 201, body
+        return dict(body)
+
+    async def add_user(self, **fields: Any) -> str:
+        """An account made through the admin API; its id."""
+        status, user = await self.post("/admin/v1/users", fields, headers=ADMIN)
+        assert status == 201, user
+        return str(user["id"])
+
     async def scan(self, ticket: str, openid: str, **extra: Any) -> tuple[int, Any]:
         code = await self.login_code(openid)
         return await self.post("/mp/v1/scan", {"ticket": ticket, "code": code, **extra})
@@ -187,6 +203,42 @@ class Stack:
             issuer=self.public,
         )
         return claims
+
+
+async def ask_binding_setup(
+    stack: Stack, display_name: str, account: Mapping[str, str] | None = None, **connection: Any
+) -> str:
+    """An ask-binding connection `ask-me` (`display_name`, `connection` besides) for the demo
+    app, and a local account (Mei, BINDER_EMAIL and BINDER_PASSWORD, `account` besides) to
+    link WeChat to; the account's id."""
+    await stack.add_connection(
+        id="ask-me",
+        display_name=display_name,
+        apps=["demo"],
+        association="ask_binding",
+        **connection,
+    )
+    return await stack.add_user(
+        email=BINDER_EMAIL, name="Mei", password=BINDER_PASSWORD, **(account or {})
+    )
+
+
+def login_url(stack: Stack, challenge: str | None = None, **params: str | None) -> str:
+    """The hosted login page's URL for the demo app (its authorization request): PKCE with
+    `challenge` (a new one if None), state st-42, nonce n-42; `params` add to these or
+    replace them, None leaves one out."""
+    query: dict[str, str | None] = {
+        "client_id": DEMO_CLIENT_ID,
+        "redirect_uri": stack.redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile",
+        "state": "st-42",
+        "nonce": "n-42",
+        "code_challenge": challenge or pkce()[1],
+        "code_challenge_method": "S256",
+        **params,
+    }
+    return stack.url("/login?" + urlencode({k: v for k, v in query.items() if v is not None}))
 
 
 @dataclass(frozen=True)

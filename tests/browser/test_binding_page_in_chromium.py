@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from axe import assert_accessible
 from browserkit import screenshot_dir
-from minilogin_testkit import Stack, pkce
+from minilogin_testkit import (
+    ADMIN,
+    BINDER_EMAIL,
+    BINDER_PASSWORD,
+    Stack,
+    ask_binding_setup,
+    login_url,
+    pkce,
+)
 from playwright.async_api import Browser, Page
 from test_login_page_in_chromium import Site, _confirm, _open, _popup, _scan
 
-from devstack.seed import DEMO_CLIENT_ID
-from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStatus, lifecycle
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
-ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
-EMAIL, PASSWORD = "mei@example.com", "correct horse battery"
+EMAIL, PASSWORD = BINDER_EMAIL, BINDER_PASSWORD
 BINDING_PAGE = re.compile(r"/bind/[0-9A-Za-z]{22}")
 
 
@@ -38,39 +42,11 @@ async def _shot(page: Page, name: str) -> None:
 
 
 def _login_url(stack: Stack, challenge: str, **extra: str) -> str:
-    params = {
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": stack.redirect_uri,
-        "response_type": "code",
-        "scope": "openid profile",
-        "state": "st-42",
-        "nonce": "n-42",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "connection": "ask-me",
-        **extra,
-    }
-    return stack.url("/login?" + urlencode(params))
+    return login_url(stack, challenge, **{"connection": "ask-me", **extra})
 
 
 async def _setup(stack: Stack, **connection: Any) -> str:
-    status, body = await stack.post(
-        "/admin/v1/connections",
-        {
-            "id": "ask-me",
-            "display_name": "Ask Me Shop",
-            "apps": ["demo"],
-            "association": "ask_binding",
-            **connection,
-        },
-        headers=ADMIN,
-    )
-    assert status == 201, body
-    status, user = await stack.post(
-        "/admin/v1/users", {"email": EMAIL, "name": "Mei", "password": PASSWORD}, headers=ADMIN
-    )
-    assert status == 201, user
-    return str(user["id"])
+    return await ask_binding_setup(stack, "Ask Me Shop", **connection)
 
 
 async def _to_binding_page(stack: Stack, page: Page, ticket: dict[str, Any]) -> None:
@@ -237,17 +213,9 @@ async def test_a_disabled_account_is_refused_with_its_reason_on_the_pc(
 async def test_a_login_only_refusal_reaches_the_opener_with_its_reason(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    status, body = await stack.post(
-        "/admin/v1/connections",
-        {
-            "id": "members-only",
-            "display_name": "Members",
-            "apps": ["demo"],
-            "login_mode": "login_only",
-        },
-        headers=ADMIN,
+    await stack.add_connection(
+        id="members-only", display_name="Members", apps=["demo"], login_mode="login_only"
     )
-    assert status == 201, body
     _, challenge = pkce()
     url = _login_url(stack, challenge, connection="members-only", response_mode="web_message")
     opener, popup, ticket = await _popup(chromium, site, url)

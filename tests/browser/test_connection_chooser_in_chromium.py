@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from axe import assert_accessible
 from browserkit import screenshot_dir
-from minilogin_testkit import Stack, pkce, png_data_url
+from minilogin_testkit import Stack, login_url, png_data_url
 from playwright.async_api import Browser, Page
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CONNECTION
-from shared.settings import DEV_ADMIN_TOKEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
 TICKETS = re.compile(r"/api/v1/tickets$")
@@ -29,24 +27,11 @@ async def _vip_connection(stack: Stack) -> None:
         "apps": [DEMO_CLIENT_ID],
         "logo": png_data_url((180, 40, 90), 96),
     }
-    status, out = await stack.post(
-        "/admin/v1/connections", body, headers={"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
-    )
-    assert status == 201, out
+    await stack.add_connection(**body)
 
 
 def _login_url(stack: Stack) -> str:
-    _, challenge = pkce()
-    query = {
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": stack.redirect_uri,
-        "response_type": "code",
-        "scope": "openid profile",
-        "state": "st-9",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    return stack.url("/login?" + urlencode(query))
+    return login_url(stack, state="st-9", nonce=None)
 
 
 async def _shot(page: Page, name: str) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from axe import assert_accessible
 from browserkit import screenshot_dir
-from minilogin_testkit import Stack, pkce
+from minilogin_testkit import Stack, login_url
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -26,8 +26,6 @@ from playwright.async_api import (
     ViewportSize,
     WebSocketRoute,
 )
-
-from devstack.seed import DEMO_CLIENT_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("stack_kind", ["embedded"])]
 SITE = "<!doctype html><html lang='en'><title>The site</title><main><p>The site</p></main></html>"
@@ -41,22 +39,6 @@ REFUSAL_IDS = ["invalid_request", "unsupported_response_type", "invalid_scope", 
 
 async def _shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(screenshot_dir() / f"login-{name}.png"))
-
-
-def _login_url(stack: Stack, **overrides: str | None) -> str:
-    _, challenge = pkce()
-    params: dict[str, str | None] = {
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": stack.redirect_uri,
-        "response_type": "code",
-        "scope": "openid profile",
-        "state": "st-42",
-        "nonce": "n-42",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    params.update(overrides)
-    return stack.url("/login?" + urlencode({k: v for k, v in params.items() if v is not None}))
 
 
 class Site:
@@ -167,7 +149,7 @@ async def test_a_login_reaches_the_site_with_code_state_and_iss(
     context = await chromium.new_context(locale="zh-CN")
     await site.serve(context)
     page = await context.new_page()
-    ticket = await _open(page, _login_url(stack))
+    ticket = await _open(page, login_url(stack))
     assert await page.title() == "登录 MiniLogin Demo Shop · 微信扫码登录"
     assert await page.text_content("#status") == "请使用微信扫描二维码"
     countdown = await page.text_content("#countdown")
@@ -195,7 +177,7 @@ async def test_the_language_switch_changes_every_text_and_the_title(
     stack: Stack, chromium: Browser
 ) -> None:
     page = await (await chromium.new_context(locale="zh-CN")).new_page()
-    await _open(page, _login_url(stack))
+    await _open(page, login_url(stack))
     await page.click("#lang")
     assert await page.get_attribute("html", "lang") == "en"
     assert await page.title() == "Log in to MiniLogin Demo Shop · Log in with WeChat"
@@ -211,7 +193,7 @@ async def test_the_language_switch_changes_every_text_and_the_title(
 
 async def test_ui_locales_picks_the_language(stack: Stack, chromium: Browser) -> None:
     page = await (await chromium.new_context(locale="zh-CN")).new_page()
-    await _open(page, _login_url(stack, ui_locales="en"))
+    await _open(page, login_url(stack, ui_locales="en"))
     assert await page.text_content("#status") == "Scan the QR code with WeChat"
 
 
@@ -232,7 +214,7 @@ async def test_a_refused_request_reaches_the_site_by_redirect(
     context = await chromium.new_context()
     await site.serve(context)
     page = await context.new_page()
-    await page.goto(_login_url(stack, **overrides))
+    await page.goto(login_url(stack, **overrides))
     answer = await site.received(page)
     assert answer["error"] == error
     assert answer["state"] == "st-42"
@@ -243,7 +225,7 @@ async def test_a_refused_request_reaches_the_site_by_redirect(
 async def test_a_refused_request_reaches_the_opener_by_web_message(
     stack: Stack, chromium: Browser, site: Site, overrides: dict[str, str | None], error: str
 ) -> None:
-    url = _login_url(stack, response_mode="web_message", **overrides)
+    url = login_url(stack, response_mode="web_message", **overrides)
     opener, _, _ = await _popup(chromium, site, url, ticket=False)
     message = await opener.wait_for_message()
     assert message["origin"] == stack.public
@@ -261,7 +243,7 @@ async def test_a_cancel_on_the_phone_reaches_the_site_as_access_denied(
     context = await chromium.new_context(locale="en-US")
     await site.serve(context)
     page = await context.new_page()
-    ticket = await _open(page, _login_url(stack))
+    ticket = await _open(page, login_url(stack))
     await _cancel(stack, ticket, await _scan(stack, ticket))
     await page.wait_for_selector("#overlay:not([hidden])")
     assert "cancelled on the phone" in (await page.text_content("#overlay-text") or "")
@@ -280,7 +262,7 @@ async def test_a_cancel_on_the_phone_reaches_the_site_as_access_denied(
 async def test_a_cancel_reaches_the_opener_and_closes_the_popup(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    opener, _, ticket = await _popup(chromium, site, _login_url(stack, response_mode="web_message"))
+    opener, _, ticket = await _popup(chromium, site, login_url(stack, response_mode="web_message"))
     assert ticket is not None
     await _cancel(stack, ticket, await _scan(stack, ticket))
     message = await opener.wait_for_message()
@@ -293,7 +275,7 @@ async def test_a_cancel_reaches_the_opener_and_closes_the_popup(
 async def test_a_login_reaches_the_opener_as_code_state_and_iss(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    opener, _, ticket = await _popup(chromium, site, _login_url(stack, response_mode="web_message"))
+    opener, _, ticket = await _popup(chromium, site, login_url(stack, response_mode="web_message"))
     assert ticket is not None
     await _confirm(stack, ticket, await _scan(stack, ticket))
     message = await opener.wait_for_message()
@@ -312,7 +294,7 @@ async def test_a_login_only_refusal_reaches_the_site_as_access_denied(
     context = await chromium.new_context(locale="zh-CN")
     await site.serve(context)
     page = await context.new_page()
-    ticket = await _open(page, _login_url(stack, connection="members-only"))
+    ticket = await _open(page, login_url(stack, connection="members-only"))
     await _confirm(stack, ticket, await _scan(stack, ticket, 3))
     await page.wait_for_selector("#overlay:not([hidden])")
     assert "只允许已有账号登录" in (await page.text_content("#overlay-text") or "")
@@ -351,7 +333,7 @@ async def test_an_outage_is_retried_as_retry_after_says_then_reaches_the_site(
 
     await context.route(TICKETS, down)
     page = await context.new_page()
-    await page.goto(_login_url(stack))
+    await page.goto(login_url(stack))
     await page.wait_for_function(STATUS_SAYS, arg="Trying again")
     await _shot(page, "5-retrying-en")
     await assert_accessible(page, "login page, retrying an outage")
@@ -377,7 +359,7 @@ async def test_an_outage_that_ends_while_retrying_shows_the_code(
 
     await context.route(TICKETS, once_down)
     page = await context.new_page()
-    await page.goto(_login_url(stack))
+    await page.goto(login_url(stack))
     await page.wait_for_selector("#qr:not([hidden])")
     assert answered == 2
 
@@ -393,7 +375,7 @@ async def test_an_expired_code_is_replaced_and_the_new_one_logs_in(
     context = await chromium.new_context(locale="en-US")
     await site.serve(context)
     page = await context.new_page()
-    first = await _open(page, _login_url(stack))
+    first = await _open(page, login_url(stack))
     stack.clock.advance(first["expires_in"] + 1)  # type: ignore[attr-defined]  # FakeClock
     await page.wait_for_selector("#overlay:not([hidden])")
     assert await page.text_content("#status") == "This QR code has expired. Get a new one to log in"
@@ -422,7 +404,7 @@ async def test_going_back_from_an_expired_code_tells_the_site_access_denied(
     context = await chromium.new_context(locale="zh-CN")
     await site.serve(context)
     page = await context.new_page()
-    ticket = await _open(page, _login_url(stack))
+    ticket = await _open(page, login_url(stack))
     stack.clock.advance(ticket["expires_in"] + 1)  # type: ignore[attr-defined]  # FakeClock
     await page.wait_for_selector("#secondary:not([hidden])")
     await _shot(page, "6-expired-zh")
@@ -448,7 +430,7 @@ async def test_a_dropped_websocket_comes_back_and_the_result_still_arrives(
         sockets.append(ws)
 
     await page.route_web_socket(re.compile(r"/ws/tickets/"), through)
-    ticket = await _open(page, _login_url(stack))
+    ticket = await _open(page, login_url(stack))
     await page.wait_for_function("() => document.getElementById('link-state').hidden")
     assert len(sockets) == 1
     session = await _scan(stack, ticket)
@@ -483,7 +465,7 @@ async def test_with_websockets_blocked_the_page_polls_and_the_login_completes(
         await ws.close(code=1006, reason="blocked by a proxy")  # never reaches the server
 
     await page.route_web_socket(re.compile(r"/ws/tickets/"), blocked)
-    ticket = await _open(page, _login_url(stack))
+    ticket = await _open(page, login_url(stack))
     await page.wait_for_selector("#link-state:not([hidden])")
     await _shot(page, "8-polling-zh")
     session = await _scan(stack, ticket)
@@ -515,7 +497,7 @@ async def test_a_phone_sized_browser_is_offered_to_open_wechat(
         )
 
     await context.route(re.compile(r"/wechat-link$"), link)
-    await _open(page, _login_url(stack))
+    await _open(page, login_url(stack))
     assert await page.is_visible("#open-wechat")
     assert await page.text_content("#open-wechat") == "Open in WeChat"
     await _shot(page, "9-phone-open-in-wechat-en")
@@ -537,7 +519,7 @@ async def test_a_phone_told_wechat_cannot_be_opened_reads_what_to_do(
         await route.fulfill(status=503, content_type="application/json", body="{}")
 
     await context.route(re.compile(r"/wechat-link$"), refused)
-    await _open(page, _login_url(stack))
+    await _open(page, login_url(stack))
     await page.click("#open-wechat")
     await page.wait_for_function(
         "() => document.getElementById('same-device-note').textContent.includes('在电脑上打开本页')"
@@ -550,7 +532,7 @@ async def test_a_computer_sized_browser_is_not_offered_the_phone_path(
     stack: Stack, chromium: Browser
 ) -> None:
     page = await (await chromium.new_context()).new_page()
-    await _open(page, _login_url(stack))
+    await _open(page, login_url(stack))
     assert await page.is_hidden("#same-device")
 
 
@@ -559,7 +541,7 @@ async def test_a_narrow_popup_on_a_computer_is_not_offered_the_phone_path(
 ) -> None:
     # A site's popup is often phone-narrow; its screen can still be scanned.
     page = await (await chromium.new_context(viewport=PHONE)).new_page()
-    await _open(page, _login_url(stack))
+    await _open(page, login_url(stack))
     await page.wait_for_selector("#qr:not([hidden])")
     assert await page.is_hidden("#same-device")
 
@@ -573,12 +555,12 @@ async def test_a_bad_client_gets_our_own_page_in_both_languages(
     page = await (await chromium.new_context()).new_page()
     icons: list[int] = []
     page.on("response", lambda r: icons.append(r.status) if "favicon" in r.url else None)
-    await page.goto(_login_url(stack, client_id="not-a-client"))
+    await page.goto(login_url(stack, client_id="not-a-client"))
     assert await page.text_content("#problem-zh") == "这个登录链接无效"
     assert await page.text_content("#problem-en") == "This login link does not work"
     await _shot(page, "0-bad-client")
     await assert_accessible(page, "our error page")
-    await page.goto(_login_url(stack, redirect_uri="https://attacker.example/cb"))
+    await page.goto(login_url(stack, redirect_uri="https://attacker.example/cb"))
     assert page.url.startswith(stack.public)
     await assert_accessible(page, "our error page, bad redirect_uri")
     assert 404 not in icons

@@ -10,36 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from minilogin_testkit import Browser, Stack, code_from, next_status
+from minilogin_testkit import (
+    BINDER_EMAIL,
+    BINDER_PASSWORD,
+    Browser,
+    Stack,
+    ask_binding_setup,
+    code_from,
+    next_status,
+)
 
 from shared.clock import FakeClock
-from shared.settings import DEV_ADMIN_TOKEN
 
-ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
-EMAIL, PASSWORD = "mei@example.com", "correct horse battery"
+EMAIL, PASSWORD = BINDER_EMAIL, BINDER_PASSWORD
 
 
 async def _setup(stack: Stack, **connection: Any) -> str:
     """An ask-binding connection for the demo app and a local account; the account's id."""
-    status, body = await stack.post(
-        "/admin/v1/connections",
-        {
-            "id": "ask-me",
-            "display_name": "Ask Me",
-            "apps": ["demo"],
-            "association": "ask_binding",
-            **connection,
-        },
-        headers=ADMIN,
-    )
-    assert status == 201, body
-    status, user = await stack.post(
-        "/admin/v1/users",
-        {"email": EMAIL, "phone": "+8613900001234", "name": "Mei", "password": PASSWORD},
-        headers=ADMIN,
-    )
-    assert status == 201, user
-    return str(user["id"])
+    return await ask_binding_setup(stack, "Ask Me", {"phone": "+8613900001234"}, **connection)
 
 
 async def _needs_binding(

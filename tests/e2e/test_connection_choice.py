@@ -8,35 +8,20 @@ import html
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from minilogin_testkit import Stack, pkce, png_data_url
+from minilogin_testkit import Stack, login_url, png_data_url
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CONNECTION
-from shared.settings import DEV_ADMIN_TOKEN
-
-ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 
 
 async def _second_connection(stack: Stack, cid: str = "shop-vip", **fields: Any) -> None:
     body = {"id": cid, "display_name": "VIP Lounge", "apps": [DEMO_CLIENT_ID], **fields}
-    async with stack.http.post(stack.url("/admin/v1/connections"), json=body, headers=ADMIN) as r:
-        assert r.status == 201, await r.text()
+    await stack.add_connection(**body)
 
 
 def _authorize(stack: Stack, **extra: str) -> str:
-    _, challenge = pkce()
-    params = {
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": stack.redirect_uri,
-        "response_type": "code",
-        "scope": "openid profile",
-        "state": "st-7",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **extra,
-    }
-    return stack.url("/login?" + urlencode(params))
+    return login_url(stack, state="st-7", nonce=None, **extra)
 
 
 async def _get(stack: Stack, url: str, **headers: str) -> tuple[int, str, dict[str, str]]:
