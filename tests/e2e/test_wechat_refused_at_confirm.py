@@ -9,8 +9,11 @@ own Cancel still reads "cancelled"."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from minilogin_testkit import Stack, next_status, wait_for_status
 
@@ -50,8 +53,21 @@ async def _refuse_next_phone_number(stack: Stack, errcode: int) -> None:
         assert r.status == 201, await r.text()
 
 
-async def _with_phone(stack: Stack) -> dict[str, Any]:
-    return next(u for u in await stack.users() if u["phone"])
+@contextlib.asynccontextmanager
+async def _scanned(
+    stack: Stack,
+) -> AsyncIterator[tuple[dict[str, Any], str, aiohttp.ClientWebSocketResponse, dict[str, Any]]]:
+    """A login scanned by a sandbox user with a phone number, the browser told so; its socket
+    open until the block ends. The user, the ticket id, the socket and the scan's answer."""
+    user = next(u for u in await stack.users() if u["phone"])
+    browser = stack.browser()
+    ticket, _ = await browser.ticket()
+    tid = ticket["ticket"]
+    async with browser.socket(tid) as ws:
+        status, scan = await stack.scan(tid, user["openid"])
+        assert status == 200, scan
+        await wait_for_status(ws, "scanned")
+        yield user, tid, ws, scan
 
 
 @pytest.mark.parametrize(
@@ -65,14 +81,7 @@ async def _with_phone(stack: Stack) -> dict[str, Any]:
 async def test_a_refused_phone_number_ends_the_login_with_the_reason_on_both_screens(
     stack: Stack, errcode: int
 ) -> None:
-    user = await _with_phone(stack)
-    browser = stack.browser()
-    ticket, _ = await browser.ticket()
-    tid = ticket["ticket"]
-    async with browser.socket(tid) as ws:
-        status, scan = await stack.scan(tid, user["openid"])
-        assert status == 200, scan
-        await wait_for_status(ws, "scanned")
+    async with _scanned(stack) as (user, tid, ws, scan):
         await _refuse_next_phone_number(stack, errcode)
 
         status, answer = await stack.post(
@@ -125,13 +134,7 @@ async def test_a_refused_phone_number_ends_the_login_with_the_reason_on_both_scr
 async def test_a_refusal_worth_another_try_leaves_the_login_to_the_phone(
     stack: Stack, errcode: int, http: int, code: str
 ) -> None:
-    user = await _with_phone(stack)
-    browser = stack.browser()
-    ticket, _ = await browser.ticket()
-    tid = ticket["ticket"]
-    async with browser.socket(tid) as ws:
-        _, scan = await stack.scan(tid, user["openid"])
-        await wait_for_status(ws, "scanned")
+    async with _scanned(stack) as (user, tid, ws, scan):
         await _refuse_next_phone_number(stack, errcode)
         body = {"ticket": tid, "session": scan["session"]}
 
@@ -153,13 +156,7 @@ async def test_a_refusal_worth_another_try_leaves_the_login_to_the_phone(
 
 
 async def test_a_person_who_taps_cancel_is_still_told_cancelled(stack: Stack) -> None:
-    user = await _with_phone(stack)
-    browser = stack.browser()
-    ticket, _ = await browser.ticket()
-    tid = ticket["ticket"]
-    async with browser.socket(tid) as ws:
-        _, scan = await stack.scan(tid, user["openid"])
-        await wait_for_status(ws, "scanned")
+    async with _scanned(stack) as (_, tid, ws, scan):
         status, body = await stack.post(
             "/mp/v1/cancel", {"ticket": tid, "session": scan["session"]}
         )
