@@ -23,7 +23,7 @@ from minilogin_testkit import (
     pkce,
 )
 from playwright.async_api import Browser, Page
-from test_login_page_in_chromium import Site, _confirm, _open, _popup, _scan
+from test_login_page_in_chromium import Opener, Site, _confirm, _open, _popup, _scan
 
 from shared.tickets import TicketStatus, lifecycle
 
@@ -54,6 +54,18 @@ async def _to_binding_page(stack: Stack, page: Page, ticket: dict[str, Any]) -> 
     await _confirm(stack, ticket, await _scan(stack, ticket, 2))
     await page.wait_for_url(BINDING_PAGE)
     await page.wait_for_selector("#link-box:not([hidden])")
+
+
+async def _popup_on_binding_page(
+    stack: Stack, chromium: Browser, site: Site, challenge: str
+) -> tuple[Opener, Page]:
+    """A popup (web_message) login through ask-me taken to the binding page: its opener and
+    the popup."""
+    url = _login_url(stack, challenge, response_mode="web_message")
+    opener, popup, ticket = await _popup(chromium, site, url)
+    assert ticket is not None
+    await _to_binding_page(stack, popup, ticket)
+    return opener, popup
 
 
 async def _sub(stack: Stack, answer: dict[str, str], verifier: str) -> str:
@@ -108,10 +120,7 @@ async def test_creating_a_new_account_in_popup_mode(
 ) -> None:
     existing = await _setup(stack)
     verifier, challenge = pkce()
-    url = _login_url(stack, challenge, response_mode="web_message")
-    opener, popup, ticket = await _popup(chromium, site, url)
-    assert ticket is not None
-    await _to_binding_page(stack, popup, ticket)
+    opener, popup = await _popup_on_binding_page(stack, chromium, site, challenge)
 
     await popup.click("#create")
     message = await opener.wait_for_message()
@@ -129,10 +138,7 @@ async def test_linking_in_popup_mode_and_leaving_tells_the_opener(
 ) -> None:
     await _setup(stack)
     _, challenge = pkce()
-    url = _login_url(stack, challenge, response_mode="web_message")
-    opener, popup, ticket = await _popup(chromium, site, url)
-    assert ticket is not None
-    await _to_binding_page(stack, popup, ticket)
+    opener, popup = await _popup_on_binding_page(stack, chromium, site, challenge)
 
     await popup.click("#back")
     message = await opener.wait_for_message()
