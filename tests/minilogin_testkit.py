@@ -350,6 +350,24 @@ class Browser:
         async with self.session.ws_connect(url) as ws:
             yield ws
 
+    async def scan_and_confirm(
+        self, ticket: str, openid: str
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """`openid` scans and confirms `ticket` while this browser listens: the scan's answer,
+        the confirm's, and how the login ended as the browser is told (its first status
+        message past pending, scanned and confirmed)."""
+        async with self.socket(ticket) as ws:
+            status, scan = await self.stack.scan(ticket, openid)
+            assert status == 200, scan
+            status, confirmed = await self.stack.post(
+                "/mp/v1/confirm", {"ticket": ticket, "session": scan["session"]}
+            )
+            assert status == 200, confirmed
+            while True:
+                msg = await next_status(ws)
+                if msg["status"] not in ("pending", "scanned", "confirmed"):
+                    return scan, confirmed, msg
+
 
 async def next_status(ws: aiohttp.ClientWebSocketResponse, wait: float = 5) -> dict[str, Any]:
     msg = await ws.receive_json(timeout=wait)

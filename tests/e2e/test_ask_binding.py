@@ -37,15 +37,9 @@ async def _needs_binding(
     browser = stack.browser()
     status, ticket, verifier = await browser.create_ticket(connection="ask-me", response_mode=mode)
     assert status == 201, ticket
-    async with browser.socket(ticket["ticket"]) as ws:
-        status, scan = await stack.scan(ticket["ticket"], openid)
-        assert status == 200, scan
-        status, confirmed = await stack.post(
-            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]}
-        )
-        assert confirmed["outcome"] == "binding_required"
-        while (await next_status(ws))["status"] != "binding_required":
-            pass
+    _, confirmed, told = await browser.scan_and_confirm(ticket["ticket"], openid)
+    assert confirmed["outcome"] == "binding_required"
+    assert told["status"] == "binding_required", told
     return browser, ticket, verifier
 
 

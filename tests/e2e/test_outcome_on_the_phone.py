@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minilogin_testkit import Stack, next_status
+from minilogin_testkit import Stack
 
 from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStatus
@@ -31,17 +31,8 @@ async def _scan_and_confirm(
     browser = stack.browser()
     status, ticket, _ = await browser.create_ticket(connection=connection)
     assert status == 201, ticket
-    async with browser.socket(ticket["ticket"]) as ws:
-        status, scan = await stack.scan(ticket["ticket"], openid)
-        assert status == 200, scan
-        status, confirmed = await stack.post(
-            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": scan["session"]}
-        )
-        assert status == 200, confirmed
-        while True:
-            msg = await next_status(ws)
-            if msg["status"] not in ("pending", "scanned", "confirmed"):
-                return confirmed, msg, scan
+    scan, confirmed, msg = await browser.scan_and_confirm(ticket["ticket"], openid)
+    return confirmed, msg, scan
 
 
 async def test_a_login_only_refusal_is_told_to_the_phone_and_the_pc(stack: Stack) -> None:
