@@ -9,9 +9,10 @@ import html
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from minilogin_testkit import Browser, Stack, wait_for_status
+from multidict import CIMultiDictProxy
 
 from shared.settings import DEV_ADMIN_TOKEN
 
@@ -20,11 +21,7 @@ CALLBACK = "https://shop.example/welcome?from=minilogin"
 
 
 async def _connection(stack: Stack, cid: str, **fields: Any) -> dict[str, Any]:
-    body = {"id": cid, "display_name": f"Shop {cid}", **fields}
-    async with stack.http.post(stack.url("/admin/v1/connections"), json=body, headers=ADMIN) as r:
-        assert r.status == 201, await r.text()
-        out: dict[str, Any] = await r.json()
-        return out
+    return await stack.add_connection(id=cid, display_name=f"Shop {cid}", **fields)
 
 
 async def _start(stack: Stack, browser: Browser, try_url: str) -> dict[str, Any]:
@@ -55,6 +52,21 @@ async def _log_in(stack: Stack, browser: Browser, ticket: str, openid: str) -> s
     return url
 
 
+async def _landing(
+    stack: Stack, browser: Browser, query: str, language: str | None = None
+) -> tuple[int, CIMultiDictProxy[str], str]:
+    """Where the hosted page sends the browser after an experience login (`query`: its
+    answer), read by `browser` in `language`, not following a redirect: the status, the
+    headers and the page."""
+    headers = {"Accept-Language": language} if language else {}
+    async with browser.session.get(
+        stack.url("/oauth/connections/try/done") + "?" + query,
+        headers=headers,
+        allow_redirects=False,
+    ) as r:
+        return r.status, r.headers, await r.text()
+
+
 async def test_the_admin_api_gives_each_connection_its_try_link(stack: Stack) -> None:
     created = await _connection(stack, "tryme", callback_url=CALLBACK)
     assert created["try_url"] == f"{stack.public}/oauth/connections/tryme/try"
@@ -73,17 +85,12 @@ async def test_after_an_experience_login_the_browser_lands_on_the_callback_url(
     answer = await _log_in(stack, browser, ticket["ticket"], (await stack.users())[0]["openid"])
     assert answer.startswith(f"{stack.public}/oauth/connections/try/done?")
 
-    async with browser.session.get(
-        stack.url(urlsplit(answer).path) + "?" + urlsplit(answer).query, allow_redirects=False
-    ) as r:
-        assert r.status == 303, await r.text()
-        assert r.headers["Location"] == CALLBACK
+    status, headers, page = await _landing(stack, browser, urlsplit(answer).query)
+    assert status == 303, page
+    assert headers["Location"] == CALLBACK
     # The answer was used: the same link again is refused, and lands nowhere.
-    async with browser.session.get(
-        stack.url("/oauth/connections/try/done") + "?" + urlsplit(answer).query,
-        allow_redirects=False,
-    ) as r:
-        assert r.status == 400
+    status, _, _ = await _landing(stack, browser, urlsplit(answer).query)
+    assert status == 400
     assert await stack.db.users.count_documents({}) == 1
 
 
@@ -93,13 +100,8 @@ async def test_without_a_callback_url_our_page_names_the_account(stack: Stack) -
     ticket = await _start(stack, browser, stack.url(urlsplit(created["try_url"]).path))
     answer = await _log_in(stack, browser, ticket["ticket"], (await stack.users())[0]["openid"])
 
-    async with browser.session.get(
-        stack.url("/oauth/connections/try/done") + "?" + urlsplit(answer).query,
-        headers={"Accept-Language": "en"},
-        allow_redirects=False,
-    ) as r:
-        assert r.status == 200
-        page = await r.text()
+    status, _, page = await _landing(stack, browser, urlsplit(answer).query, "en")
+    assert status == 200
     assert "Experience login succeeded" in page
     assert "Shop tryme" in page
     user = await stack.db.users.find_one({})
@@ -113,13 +115,10 @@ async def test_an_answer_this_browser_did_not_start_is_refused(stack: Stack) -> 
     answer = await _log_in(stack, starter, ticket["ticket"], (await stack.users())[0]["openid"])
 
     other = stack.browser()
-    async with other.session.get(
-        stack.url("/oauth/connections/try/done") + "?" + urlsplit(answer).query,
-        allow_redirects=False,
-    ) as r:
-        assert r.status == 400
-        assert "Location" not in r.headers
-        assert "不是在这个浏览器中开始的" in await r.text()
+    status, headers, page = await _landing(stack, other, urlsplit(answer).query)
+    assert status == 400
+    assert "Location" not in headers
+    assert "不是在这个浏览器中开始的" in page
 
 
 async def test_a_refused_experience_login_is_explained_and_does_not_land_on_the_callback(
@@ -138,14 +137,8 @@ async def test_a_refused_experience_login_is_explained_and_does_not_land_on_the_
         "state": state,
         "iss": stack.public,
     }
-    async with browser.session.get(
-        stack.url("/oauth/connections/try/done"),
-        params=query,
-        headers={"Accept-Language": "en-US"},
-        allow_redirects=False,
-    ) as r:
-        assert r.status == 200
-        page = await r.text()
+    status, _, page = await _landing(stack, browser, urlencode(query), "en-US")
+    assert status == 200
     assert "did not succeed" in page
     assert "only existing accounts" in page
     assert 'href="/oauth/connections/members/try"' in page
