@@ -82,6 +82,23 @@ def geoip_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+async def geo_stack(
+    stack_kind: str, mongo_url: str, namespace: str, geoip_db: Path
+) -> AsyncIterator[Stack]:
+    """The whole system with that GeoIP database, behind one trusted proxy (X-Forwarded-For
+    says where the PC and the phone are)."""
+    async with start_stack(
+        stack_kind,
+        mongo_url,
+        namespace,
+        SystemClock(),
+        geoip_db=str(geoip_db),
+        trusted_proxy_hops=1,
+    ) as s:
+        yield s
+
+
+@pytest.fixture
 async def chromium() -> AsyncIterator[Browser]:
     """Debian's chromium, one per test (browserkit says how it is started)."""
     async with browserkit.chromium() as browser:

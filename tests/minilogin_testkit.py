@@ -110,8 +110,10 @@ class Stack:
         service = next(s for prefix, s in ROUTES.items() if path.startswith(prefix))
         return self.base[service] + path
 
-    def browser(self) -> Browser:
-        b = Browser(self, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+    def browser(self, headers: Mapping[str, str] | None = None) -> Browser:
+        """A new browser (its own cookies; `headers` on each request), closed with the stack."""
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+        b = Browser(self, session)
         self.browsers.append(b)
         return b
 

@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import jsonschema
 import pytest
 import yaml
 from geoip_testkit import BEIJING, TOKYO
-from minilogin_testkit import Browser, Stack, code_from, start_stack, wait_for_status
+from minilogin_testkit import Stack, code_from, start_stack, wait_for_status
 
 from account.audit import TTL_INDEX, AuditLog
 from account.consumers import on_ticket_confirmed
@@ -406,41 +405,26 @@ async def test_a_record_the_first_delivery_could_not_write_is_written_by_the_nex
     )
 
 
-async def test_a_far_away_refusal_is_recorded_with_where_the_pc_was(
-    stack_kind: str, mongo_url: str, namespace: str, geoip_db: Path
-) -> None:
-    async with start_stack(
-        stack_kind,
-        mongo_url,
-        namespace,
-        SystemClock(),
-        geoip_db=str(geoip_db),
-        trusted_proxy_hops=1,
-    ) as stack:
-        await connection(stack, "strict", far_away="refuse")
-        alice = (await stack.users())[0]
-        pc = aiohttp.ClientSession(
-            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"X-Forwarded-For": TOKYO}
-        )
-        browser = Browser(stack, pc)
-        stack.browsers.append(browser)  # closed with the stack
-        status, ticket, _ = await browser.create_ticket(connection="strict")
-        assert status == 201, ticket
-        body = {
-            "ticket": ticket["ticket"],
-            "code": await stack.login_code(alice["openid"]),
-            "launch_scene": CAMERA,
-        }
-        status, refused = await stack.post(
-            "/mp/v1/scan", body, headers={"X-Forwarded-For": BEIJING}
-        )
-        assert (status, refused["error"]["code"]) == (403, "far_away_refused")
+async def test_a_far_away_refusal_is_recorded_with_where_the_pc_was(geo_stack: Stack) -> None:
+    stack = geo_stack
+    await connection(stack, "strict", far_away="refuse")
+    alice = (await stack.users())[0]
+    browser = stack.browser({"X-Forwarded-For": TOKYO})
+    status, ticket, _ = await browser.create_ticket(connection="strict")
+    assert status == 201, ticket
+    body = {
+        "ticket": ticket["ticket"],
+        "code": await stack.login_code(alice["openid"]),
+        "launch_scene": CAMERA,
+    }
+    status, refused = await stack.post("/mp/v1/scan", body, headers={"X-Forwarded-For": BEIJING})
+    assert (status, refused["error"]["code"]) == (403, "far_away_refused")
 
-        rec = await record_of(stack, ticket["ticket"])
+    rec = await record_of(stack, ticket["ticket"])
 
-        assert (rec["outcome"], rec["reason"]) == ("cancelled", "far_away_refused")
-        assert (rec["pc_ip"], rec["openid"], rec["connection_id"]) == (
-            TOKYO,
-            alice["openid"],
-            "strict",
-        )
+    assert (rec["outcome"], rec["reason"]) == ("cancelled", "far_away_refused")
+    assert (rec["pc_ip"], rec["openid"], rec["connection_id"]) == (
+        TOKYO,
+        alice["openid"],
+        "strict",
+    )

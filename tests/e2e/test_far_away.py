@@ -5,17 +5,13 @@ X-Forwarded-For, as behind the bundled nginx."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from geoip_testkit import BEIJING, BEIJING_OTHER_NETWORK, BEIJING_SAME_NETWORK, SHANGHAI, TOKYO
-from minilogin_testkit import Browser, Stack, start_stack, wait_for_status
+from minilogin_testkit import Browser, Stack, wait_for_status
 
 from scan_gateway.context import GATEWAY
-from shared.clock import SystemClock
 from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStatus
 
@@ -25,32 +21,12 @@ ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 FORGED = "1.1.1.1"
 
 
-@pytest.fixture
-async def geo_stack(
-    stack_kind: str, mongo_url: str, namespace: str, geoip_db: Path
-) -> AsyncIterator[Stack]:
-    async with start_stack(
-        stack_kind,
-        mongo_url,
-        namespace,
-        SystemClock(),
-        geoip_db=str(geoip_db),
-        trusted_proxy_hops=1,
-    ) as s:
-        yield s
-
-
 def forwarded(ip: str) -> dict[str, str]:
     return {"X-Forwarded-For": f"{FORGED}, {ip}"}
 
 
 def browser_at(stack: Stack, ip: str) -> Browser:
-    session = aiohttp.ClientSession(
-        cookie_jar=aiohttp.CookieJar(unsafe=True), headers=forwarded(ip)
-    )
-    browser = Browser(stack, session)
-    stack.browsers.append(browser)  # closed with the stack
-    return browser
+    return stack.browser(forwarded(ip))
 
 
 async def scan_from(stack: Stack, ip: str, ticket: str, openid: str) -> tuple[int, Any]:
