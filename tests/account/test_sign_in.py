@@ -94,6 +94,13 @@ async def _user(acct: FakeAccount, **fields: Any) -> dict[str, Any]:
     return await acct.local_accounts.create(fields)
 
 
+async def _li_lei(acct: FakeAccount) -> dict[str, Any]:
+    """An account signing in as li.lei@example.com with PASSWORD."""
+    return await _user(
+        acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD)
+    )
+
+
 async def test_a_user_signs_in_by_email_in_any_case_or_by_phone_in_any_usual_form(
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
@@ -114,7 +121,7 @@ async def test_unknown_account_and_wrong_password_get_one_answer(
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
     acct = _acct(db, redis)
-    await _user(acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD))
+    await _li_lei(acct)
     await _user(acct, email="no.password@example.com")
     answers = [
         await _refused(acct, "li.lei@example.com", "wrong password"),
@@ -131,9 +138,7 @@ async def test_an_unknown_account_costs_the_same_argon2id_verification_as_a_wron
     db: Any, redis: tuple[aioredis.Redis, Keys], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     acct = _acct(db, redis)
-    real = await _user(
-        acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD)
-    )
+    real = await _li_lei(acct)
     checked: list[str] = []
     verify = passwords.verify
 
@@ -156,7 +161,7 @@ async def test_unknown_account_and_wrong_password_take_the_same_time(
     # No waits in the way: this measures the checks, not the throttle.
     free = Pace(free=10**6, first=1.0, cap=1.0, idle=60)
     acct = _acct(db, redis, account_pace=free, ip_pace=free)
-    await _user(acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD))
+    await _li_lei(acct)
     passwords.dummy_hash()  # made once per process, at the first use: not timed here
 
     async def took(login: str) -> float:
@@ -212,9 +217,7 @@ async def test_failures_slow_the_account_more_and_more_but_never_lock_its_owner_
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
     acct = _acct(db, redis)
-    user = await _user(
-        acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD)
-    )
+    user = await _li_lei(acct)
     waits, checked = [], 0
     while checked < 12:
         refused = await _refused(acct, "li.lei@example.com", "guess", ip=GUESSER_IP)
@@ -249,7 +252,7 @@ async def test_an_unknown_account_is_slowed_exactly_like_a_known_one(
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
     acct = _acct(db, redis)
-    await _user(acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD))
+    await _li_lei(acct)
     for login in ("li.lei@example.com", "nobody@example.com"):
         answers = [type(await _refused(acct, login, "guess", ip=GUESSER_IP)) for _ in range(4)]
         assert answers == [InvalidCredentials] * 3 + [SignInThrottled]
@@ -259,9 +262,7 @@ async def test_one_ip_trying_many_accounts_is_slowed_and_other_ips_are_not(
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
     acct = _acct(db, redis)
-    user = await _user(
-        acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD)
-    )
+    user = await _li_lei(acct)
     answers = [
         type(await _refused(acct, f"user{i}@example.com", "123456", ip=GUESSER_IP))
         for i in range(11)
@@ -274,7 +275,7 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_tries_than_one_by_one(
     db: Any, redis: tuple[aioredis.Redis, Keys]
 ) -> None:
     acct = _acct(db, redis)
-    await _user(acct, email="li.lei@example.com", password_hash=passwords.hash_password(PASSWORD))
+    await _li_lei(acct)
     answers = await asyncio.gather(
         *(_refused(acct, "li.lei@example.com", f"guess{i}", ip=GUESSER_IP) for i in range(12))
     )
