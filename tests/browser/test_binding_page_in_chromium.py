@@ -56,6 +56,17 @@ async def _to_binding_page(stack: Stack, page: Page, ticket: dict[str, Any]) -> 
     await page.wait_for_selector("#link-box:not([hidden])")
 
 
+async def _page_on_binding_page(
+    stack: Stack, chromium: Browser, site: Site, challenge: str, locale: str
+) -> Page:
+    """A redirect-mode login through ask-me, in a browser in `locale`, taken to the binding
+    page: that page."""
+    page = await site.page(chromium, locale=locale)
+    ticket = await _open(page, _login_url(stack, challenge))
+    await _to_binding_page(stack, page, ticket)
+    return page
+
+
 async def _popup_on_binding_page(
     stack: Stack, chromium: Browser, site: Site, challenge: str
 ) -> tuple[Opener, Page]:
@@ -80,11 +91,7 @@ async def test_linking_an_existing_account_in_redirect_mode(
 ) -> None:
     user_id = await _setup(stack)
     verifier, challenge = pkce()
-    context = await chromium.new_context(locale="zh-CN")
-    await site.serve(context)
-    page = await context.new_page()
-    ticket = await _open(page, _login_url(stack, challenge))
-    await _to_binding_page(stack, page, ticket)
+    page = await _page_on_binding_page(stack, chromium, site, challenge, "zh-CN")
 
     assert await page.title() == "关联账号 · 登录 Ask Me Shop"
     assert await page.is_visible("#create-box")
@@ -152,11 +159,7 @@ async def test_a_login_only_connection_offers_only_linking(
 ) -> None:
     await _setup(stack, login_mode="login_only")
     _, challenge = pkce()
-    context = await chromium.new_context(locale=locale)
-    await site.serve(context)
-    page = await context.new_page()
-    ticket = await _open(page, _login_url(stack, challenge))
-    await _to_binding_page(stack, page, ticket)
+    page = await _page_on_binding_page(stack, chromium, site, challenge, locale)
 
     assert await page.is_hidden("#create-box")
     intro = await page.text_content("#intro") or ""
@@ -171,11 +174,7 @@ async def test_another_browser_reads_why_it_cannot_bind(
 ) -> None:
     await _setup(stack)
     _, challenge = pkce()
-    context = await chromium.new_context(locale="en-US")
-    await site.serve(context)
-    page = await context.new_page()
-    ticket = await _open(page, _login_url(stack, challenge))
-    await _to_binding_page(stack, page, ticket)
+    page = await _page_on_binding_page(stack, chromium, site, challenge, "en-US")
 
     stranger = await (await chromium.new_context(locale=locale)).new_page()
     await stranger.goto(page.url)
@@ -201,9 +200,7 @@ async def test_a_disabled_account_is_refused_with_its_reason_on_the_pc(
     stack: Stack, chromium: Browser, site: Site, locale: str, said: str
 ) -> None:
     await _disabled_user(stack)
-    context = await chromium.new_context(locale=locale)
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale=locale)
     _, challenge = pkce()
     ticket = await _open(page, _login_url(stack, challenge, connection="wechat-demo"))
     await _confirm(stack, ticket, await _scan(stack, ticket, 0))
@@ -255,9 +252,7 @@ async def test_a_failure_is_shown_on_the_pc_with_a_reason_a_person_understands(
     said: str,
     error: str,
 ) -> None:
-    context = await chromium.new_context(locale=locale)
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale=locale)
     _, challenge = pkce()
     ticket = await _open(page, _login_url(stack, challenge, connection="wechat-demo"))
     await _scan(stack, ticket, 1)

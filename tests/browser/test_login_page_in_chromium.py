@@ -55,6 +55,13 @@ class Site:
 
         await context.route(re.compile(re.escape(self.stack.redirect_uri) + r"(\?.*)?$"), answer)
 
+    async def page(self, chromium: Browser, **options: Any) -> Page:
+        """A page in a new browser context (`options`, such as its locale) where this site
+        answers at its redirect_uri."""
+        context = await chromium.new_context(**options)
+        await self.serve(context)
+        return await context.new_page()
+
     async def received(self, page: Page) -> dict[str, str]:
         """The query of the redirect the site received (waiting for it)."""
         await page.wait_for_url(re.compile(re.escape(self.stack.redirect_uri) + r"\?"))
@@ -146,9 +153,7 @@ async def _cancel(stack: Stack, ticket: dict[str, Any], session: str) -> None:
 async def test_a_login_reaches_the_site_with_code_state_and_iss(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    context = await chromium.new_context(locale="zh-CN")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="zh-CN")
     ticket = await _open(page, login_url(stack))
     assert await page.title() == "登录 MiniLogin Demo Shop · 微信扫码登录"
     assert await page.text_content("#status") == "请使用微信扫描二维码"
@@ -211,9 +216,7 @@ SERVER_REFUSALS = [
 async def test_a_refused_request_reaches_the_site_by_redirect(
     stack: Stack, chromium: Browser, site: Site, overrides: dict[str, str | None], error: str
 ) -> None:
-    context = await chromium.new_context()
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium)
     await page.goto(login_url(stack, **overrides))
     answer = await site.received(page)
     assert answer["error"] == error
@@ -240,9 +243,7 @@ async def test_a_refused_request_reaches_the_opener_by_web_message(
 async def test_a_cancel_on_the_phone_reaches_the_site_as_access_denied(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    context = await chromium.new_context(locale="en-US")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="en-US")
     ticket = await _open(page, login_url(stack))
     await _cancel(stack, ticket, await _scan(stack, ticket))
     await page.wait_for_selector("#overlay:not([hidden])")
@@ -291,9 +292,7 @@ async def test_a_login_only_refusal_reaches_the_site_as_access_denied(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
     await _admin(stack, "members-only", login_mode="login_only")
-    context = await chromium.new_context(locale="zh-CN")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="zh-CN")
     ticket = await _open(page, login_url(stack, connection="members-only"))
     await _confirm(stack, ticket, await _scan(stack, ticket, 3))
     await page.wait_for_selector("#overlay:not([hidden])")
@@ -372,9 +371,7 @@ async def test_an_expired_code_is_replaced_and_the_new_one_logs_in(
 ) -> None:
     stack = fake_clock_stack
     site = Site(stack)
-    context = await chromium.new_context(locale="en-US")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="en-US")
     first = await _open(page, login_url(stack))
     stack.clock.advance(first["expires_in"] + 1)  # type: ignore[attr-defined]  # FakeClock
     await page.wait_for_selector("#overlay:not([hidden])")
@@ -401,9 +398,7 @@ async def test_going_back_from_an_expired_code_tells_the_site_access_denied(
 ) -> None:
     stack = fake_clock_stack
     site = Site(stack)
-    context = await chromium.new_context(locale="zh-CN")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="zh-CN")
     ticket = await _open(page, login_url(stack))
     stack.clock.advance(ticket["expires_in"] + 1)  # type: ignore[attr-defined]  # FakeClock
     await page.wait_for_selector("#secondary:not([hidden])")
@@ -420,9 +415,7 @@ async def test_going_back_from_an_expired_code_tells_the_site_access_denied(
 async def test_a_dropped_websocket_comes_back_and_the_result_still_arrives(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    context = await chromium.new_context(locale="en-US")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="en-US")
     sockets: list[WebSocketRoute] = []
 
     def through(ws: WebSocketRoute) -> None:
@@ -450,9 +443,7 @@ async def test_a_dropped_websocket_comes_back_and_the_result_still_arrives(
 async def test_with_websockets_blocked_the_page_polls_and_the_login_completes(
     stack: Stack, chromium: Browser, site: Site
 ) -> None:
-    context = await chromium.new_context(locale="zh-CN")
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale="zh-CN")
     polls: list[str] = []
 
     def count(request: Request) -> None:

@@ -53,9 +53,7 @@ def _login_url(stack: Stack) -> str:
 async def test_wechat_refusing_the_phone_number_is_shown_on_the_pc_and_told_to_the_site(
     stack: Stack, chromium: Browser, site: Site, locale: str, said: str, not_said: str
 ) -> None:
-    context = await chromium.new_context(locale=locale)
-    await site.serve(context)
-    page = await context.new_page()
+    page = await site.page(chromium, locale=locale)
     ticket = await _open(page, _login_url(stack))
     user = next(u for u in await stack.users() if u["phone"])
     session = await _scan(stack, ticket, (await stack.users()).index(user))
