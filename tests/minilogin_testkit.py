@@ -51,6 +51,7 @@ from wechat_sandbox.app import create_app as create_sandbox
 REAL_REDIS = "redis://127.0.0.1:6379/0"
 REAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 SANDBOX_APPID = "wx5eb1d2c3a4f60789"
+PHONE_NUMBER_API = "/wxa/business/getuserphonenumber"  # WeChat's, as the sandbox serves it
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 # The local account an ask-binding test links WeChat to.
 BINDER_EMAIL, BINDER_PASSWORD = "mei@example.com", "correct horse battery"
@@ -137,6 +138,15 @@ class Stack:
             assert r.status == 200, await r.text()
             code: str = (await r.json())["code"]
             return code
+
+    async def wechat_fault(self, path: str, errcode: int, count: int | None = None) -> None:
+        """The sandbox answers WeChat's API `path` with `errcode`: the next `count` calls, or
+        every one if None."""
+        fault: dict[str, Any] = {"errcode": errcode, "path": path}
+        if count is not None:
+            fault["count"] = count
+        async with self.http.post(f"{self.sandbox_url}/__sandbox/faults", json=fault) as r:
+            assert r.status == 201, await r.text()
 
     async def post(self, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
         async with self.http.post(self.url(path), json=body, **kw) as r:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from axe import assert_accessible
 from browserkit import screenshot_dir
-from minilogin_testkit import Stack, pkce
+from minilogin_testkit import PHONE_NUMBER_API, Stack, pkce
 from playwright.async_api import Browser, Page
 from test_login_page_in_chromium import Site, _open, _scan
 
@@ -58,11 +58,7 @@ async def test_wechat_refusing_the_phone_number_is_shown_on_the_pc_and_told_to_t
     user = next(u for u in await stack.users() if u["phone"])
     session = await _scan(stack, ticket, (await stack.users()).index(user))
     # WeChat refuses the phone-number code exchange: the user is blocked for their safety.
-    async with stack.http.post(
-        f"{stack.sandbox_url}/__sandbox/faults",
-        json={"errcode": 40226, "path": "/wxa/business/getuserphonenumber", "count": 1},
-    ) as r:
-        assert r.status == 201
+    await stack.wechat_fault(PHONE_NUMBER_API, 40226, count=1)
 
     status, answer = await stack.post(
         "/mp/v1/confirm",

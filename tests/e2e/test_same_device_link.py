@@ -67,11 +67,7 @@ async def test_a_scanned_ticket_needs_no_link_and_links_are_few(stack: Stack) ->
 async def test_wechats_refusal_is_a_json_error(stack: Stack) -> None:
     browser = stack.browser()
     ticket, _ = await browser.ticket()
-    async with stack.http.post(
-        f"{stack.sandbox_url}/__sandbox/faults",
-        json={"errcode": 85079, "path": "/wxa/generatescheme"},
-    ) as r:
-        assert r.status == 201
+    await stack.wechat_fault("/wxa/generatescheme", 85079)
     status, body = await _link(browser, ticket["ticket"])
     assert (status, body["error"]["code"]) == (502, "wechat_link_not_allowed")
 

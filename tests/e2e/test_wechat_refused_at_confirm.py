@@ -15,12 +15,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from minilogin_testkit import Stack, next_status, wait_for_status
+from minilogin_testkit import PHONE_NUMBER_API, Stack, next_status, wait_for_status
 
 from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStatus
 
-PHONE_NUMBER = "/wxa/business/getuserphonenumber"
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 
 
@@ -42,15 +41,6 @@ async def _record_of(stack: Stack, ticket: str) -> dict[str, Any]:
                 assert len(found) == 1, found
                 return found[0]
             await asyncio.sleep(0.05)  # polling an event consumer's write, bounded above
-
-
-async def _refuse_next_phone_number(stack: Stack, errcode: int) -> None:
-    """The sandbox answers the next getuserphonenumber call with `errcode`."""
-    async with stack.http.post(
-        f"{stack.sandbox_url}/__sandbox/faults",
-        json={"errcode": errcode, "path": PHONE_NUMBER, "count": 1},
-    ) as r:
-        assert r.status == 201, await r.text()
 
 
 @contextlib.asynccontextmanager
@@ -82,7 +72,7 @@ async def test_a_refused_phone_number_ends_the_login_with_the_reason_on_both_scr
     stack: Stack, errcode: int
 ) -> None:
     async with _scanned(stack) as (user, tid, ws, scan):
-        await _refuse_next_phone_number(stack, errcode)
+        await stack.wechat_fault(PHONE_NUMBER_API, errcode, count=1)
 
         status, answer = await stack.post(
             "/mp/v1/confirm",
@@ -135,7 +125,7 @@ async def test_a_refusal_worth_another_try_leaves_the_login_to_the_phone(
     stack: Stack, errcode: int, http: int, code: str
 ) -> None:
     async with _scanned(stack) as (user, tid, ws, scan):
-        await _refuse_next_phone_number(stack, errcode)
+        await stack.wechat_fault(PHONE_NUMBER_API, errcode, count=1)
         body = {"ticket": tid, "session": scan["session"]}
 
         status, error = await stack.post(

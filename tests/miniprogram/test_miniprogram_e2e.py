@@ -41,6 +41,18 @@ async def _run_login(
     return proc.returncode or 0, json.loads(lines[-1])
 
 
+def _assert_refused_on_the_phone(
+    code: int, result: dict[str, Any], reason: str, title: str
+) -> None:
+    """The mini program's run (`code`, `result`) ended on the screen of a login refused for
+    `reason`, titled `title`, which nowhere says it was confirmed."""
+    assert code == 1, result
+    assert (result["outcome"], result["outcome_reason"]) == ("failed", reason)
+    assert result["message"]["title"] == title
+    assert "Confirmed" not in str(result["message"])
+    assert "已确认" not in str(result["message"])
+
+
 @pytest.mark.node
 @pytest.mark.real
 async def test_mini_program_logic_completes_a_login_the_pc_browser_receives(

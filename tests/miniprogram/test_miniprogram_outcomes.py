@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import pytest
 from minilogin_testkit import Stack, wait_for_status
-from test_miniprogram_e2e import _run_login
-
-from shared.settings import DEV_ADMIN_TOKEN
+from test_miniprogram_e2e import _assert_refused_on_the_phone, _run_login
 
 pytestmark = pytest.mark.node
-ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 
 
 async def _connection(stack: Stack, cid: str, **fields: str) -> None:
-    status, body = await stack.post(
-        "/admin/v1/connections",
-        {"id": cid, "display_name": "Members Club", "apps": ["demo"], **fields},
-        headers=ADMIN,
-    )
-    assert status == 201, body
+    await stack.add_connection(id=cid, display_name="Members Club", apps=["demo"], **fields)
 
 
 @pytest.mark.parametrize(
@@ -40,11 +32,7 @@ async def test_a_login_only_refusal_is_shown_on_the_phone(
         )
         pc = await wait_for_status(ws, "failed")
 
-    assert code == 1, result
-    assert (result["outcome"], result["outcome_reason"]) == ("failed", "login_only")
-    assert result["message"]["title"] == title
-    assert "Confirmed" not in str(result["message"])
-    assert "已确认" not in str(result["message"])
+    _assert_refused_on_the_phone(code, result, "login_only", title)
     assert pc["reason"] == "account_not_found"
 
 

@@ -6,13 +6,10 @@ told the login failed for that reason, not that it was cancelled."""
 from __future__ import annotations
 
 import pytest
-from minilogin_testkit import Stack, wait_for_status
-from test_miniprogram_e2e import _run_login
-
-from shared.settings import DEV_ADMIN_TOKEN
+from minilogin_testkit import PHONE_NUMBER_API, Stack, wait_for_status
+from test_miniprogram_e2e import _assert_refused_on_the_phone, _run_login
 
 pytestmark = pytest.mark.node
-ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 
 
 @pytest.mark.parametrize(
@@ -21,18 +18,11 @@ ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 async def test_wechat_refusing_the_phone_number_is_shown_on_the_phone(
     stack: Stack, language: str, title: str
 ) -> None:
-    status, body = await stack.post(
-        "/admin/v1/connections",
-        {"id": "with-phone", "display_name": "Phone Shop", "apps": ["demo"], "request_phone": True},
-        headers=ADMIN,
+    await stack.add_connection(
+        id="with-phone", display_name="Phone Shop", apps=["demo"], request_phone=True
     )
-    assert status == 201, body
     user = next(u for u in await stack.users() if u["phone"])
-    async with stack.http.post(
-        f"{stack.sandbox_url}/__sandbox/faults",
-        json={"errcode": 40226, "path": "/wxa/business/getuserphonenumber", "count": 1},
-    ) as r:
-        assert r.status == 201
+    await stack.wechat_fault(PHONE_NUMBER_API, 40226, count=1)
     browser = stack.browser()
     status, ticket, _ = await browser.create_ticket(connection="with-phone")
     assert status == 201, ticket
@@ -46,9 +36,5 @@ async def test_wechat_refusing_the_phone_number_is_shown_on_the_phone(
         )
         pc = await wait_for_status(ws, "failed")
 
-    assert code == 1, result
-    assert (result["outcome"], result["outcome_reason"]) == ("failed", "wechat_refused")
-    assert result["message"]["title"] == title
-    assert "Confirmed" not in str(result["message"])
-    assert "已确认" not in str(result["message"])
+    _assert_refused_on_the_phone(code, result, "wechat_refused", title)
     assert pc["reason"] == "wechat_refused:40226"
