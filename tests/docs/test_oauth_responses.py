@@ -194,25 +194,30 @@ async def test_every_oidc_operation_answers_as_documented(stack: Stack) -> None:
     assert exercised == OPERATIONS, f"not exercised: {sorted(OPERATIONS - exercised)}"
 
 
+async def _ticket(checker: Checker) -> tuple[str, dict[str, str]]:
+    """A ticket made through POST /api/v1/tickets; its id and the binding cookie to send."""
+    _, challenge = pkce()
+    request = {
+        "client_id": DEMO_CLIENT_ID,
+        "redirect_uri": checker.stack.redirect_uri,
+        "code_challenge": challenge,
+    }
+    status, ticket = await checker.call("POST", "/api/v1/tickets", json=request)
+    assert status == 201, ticket
+    cookies: SimpleCookie = SimpleCookie()
+    for header in checker.headers.getall("Set-Cookie"):
+        cookies.load(header)
+    binding = {"Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items())}
+    return ticket["ticket"], binding
+
+
 @pytest.mark.parametrize("stack_kind", ["embedded"])
 async def test_a_login_through_the_api_answers_as_documented(stack: Stack) -> None:
     """The successes test_schemathesis.py cannot reach (it knows no ticket, login code or
     mini program session): a login made through the site's and the mini program's API,
     then the operator's reads of what it made."""
     checker = Checker(stack)
-    _, challenge = pkce()
-    request = {
-        "client_id": DEMO_CLIENT_ID,
-        "redirect_uri": stack.redirect_uri,
-        "code_challenge": challenge,
-    }
-    status, ticket = await checker.call("POST", "/api/v1/tickets", json=request)
-    assert status == 201, ticket
-    cookies = SimpleCookie()
-    for header in checker.headers.getall("Set-Cookie"):
-        cookies.load(header)
-    binding = {"Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items())}
-    tid = ticket["ticket"]
+    tid, binding = await _ticket(checker)
     path = "/api/v1/tickets/{ticket}"
     url = f"/api/v1/tickets/{tid}"
     assert (await checker.call("GET", path, url=url, headers=binding))[0] == 200
@@ -281,3 +286,44 @@ async def test_the_admin_api_s_changes_answer_as_documented(stack: Stack) -> Non
     path, url = "/admin/v1/connections/{id}", f"/admin/v1/connections/{DEMO_CONNECTION}"
     change = {"display_name": "Demo, renamed"}
     assert (await checker.call("PATCH", path, url=url, json=change, headers=admin))[0] == 200
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_a_cancelled_login_and_removals_answer_as_documented(stack: Stack) -> None:
+    """The rest of what the fuzzing rarely reaches: the login page, a same-device link, a
+    login the phone cancels, and an identity and a connection removed."""
+    checker = Checker(stack)
+    _, challenge = pkce()
+    login = {
+        "client_id": DEMO_CLIENT_ID,
+        "redirect_uri": stack.redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    assert (await checker.call("GET", "/login", params=login))[0] in (200, 302)
+
+    tid, binding = await _ticket(checker)
+    path, url = "/api/v1/tickets/{ticket}/wechat-link", f"/api/v1/tickets/{tid}/wechat-link"
+    status, link = await checker.call("POST", path, url=url, headers=binding)
+    assert status == 200, link
+    user = (await stack.users())[0]
+    scan = {"ticket": tid, "code": await stack.login_code(user["openid"])}
+    status, scanned = await checker.call("POST", "/mp/v1/scan", json=scan)
+    assert status == 200, scanned
+    session = {"ticket": tid, "session": scanned["session"]}
+    assert (await checker.call("POST", "/mp/v1/cancel", json=session))[0] == 200
+
+    await stack.log_in(user["openid"])
+    admin = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
+    _, users = await checker.call("GET", "/admin/v1/users", headers=admin)
+    user_id = users["users"][0]["id"]
+    path = "/admin/v1/users/{user_id}/identities/{connection_id}/{openid}"
+    url = f"/admin/v1/users/{user_id}/identities/{DEMO_CONNECTION}/{user['openid']}"
+    assert (await checker.call("DELETE", path, url=url, headers=admin))[0] == 204
+
+    made = {"id": "docs-gone", "display_name": "Soon gone"}
+    assert (await checker.call("POST", "/admin/v1/connections", json=made, headers=admin))[0] == 201
+    path, url = "/admin/v1/connections/{id}", "/admin/v1/connections/docs-gone"
+    assert (await checker.call("DELETE", path, url=url, headers=admin))[0] == 204
