@@ -1,8 +1,8 @@
 """What the server really answers matches docs/openapi.yaml: every operation under /oauth/
 and /.well-known/ is called for real (successes and refusals), and so are the successes of a
-login through the site's and mini program's API and of the admin API's reads and writes, which
-test_schemathesis.py's generated requests rarely reach; each answer's status is documented for
-it and its body validates against the documented schema."""
+login through the site's and mini program's API, the binding page, and the admin API's reads
+and writes, which test_schemathesis.py's generated requests rarely reach; each answer's
+status is documented for it and its body validates against the documented schema."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ import jsonschema
 import pytest
 import yaml
 from docs_support import ROOT
-from minilogin_testkit import Stack, code_from, pkce, wait_for_status
+from minilogin_testkit import (
+    BINDER_EMAIL,
+    BINDER_PASSWORD,
+    Stack,
+    ask_binding_setup,
+    code_from,
+    pkce,
+    wait_for_status,
+)
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONNECTION
 from shared.settings import DEV_ADMIN_TOKEN
@@ -194,13 +202,15 @@ async def test_every_oidc_operation_answers_as_documented(stack: Stack) -> None:
     assert exercised == OPERATIONS, f"not exercised: {sorted(OPERATIONS - exercised)}"
 
 
-async def _ticket(checker: Checker) -> tuple[str, dict[str, str]]:
-    """A ticket made through POST /api/v1/tickets; its id and the binding cookie to send."""
+async def _ticket(checker: Checker, **extra: str) -> tuple[str, dict[str, str]]:
+    """A ticket made through POST /api/v1/tickets (`extra` in its request besides); its id
+    and the binding cookie to send."""
     _, challenge = pkce()
     request = {
         "client_id": DEMO_CLIENT_ID,
         "redirect_uri": checker.stack.redirect_uri,
         "code_challenge": challenge,
+        **extra,
     }
     status, ticket = await checker.call("POST", "/api/v1/tickets", json=request)
     assert status == 201, ticket
@@ -327,3 +337,29 @@ async def test_a_cancelled_login_and_removals_answer_as_documented(stack: Stack)
     assert (await checker.call("POST", "/admin/v1/connections", json=made, headers=admin))[0] == 201
     path, url = "/admin/v1/connections/{id}", "/admin/v1/connections/docs-gone"
     assert (await checker.call("DELETE", path, url=url, headers=admin))[0] == 204
+
+
+@pytest.mark.parametrize("stack_kind", ["embedded"])
+async def test_the_binding_page_answers_as_documented(stack: Stack) -> None:
+    """Logins an ask-binding connection sends to the binding page: one linked to an
+    existing account, one that makes a new account."""
+    checker = Checker(stack)
+    await ask_binding_setup(stack, "Ask Me")
+    users = await stack.users()
+    for user, action, body in (
+        (users[0], "sign-in", {"login": BINDER_EMAIL, "password": BINDER_PASSWORD}),
+        (users[1], "new-account", {}),
+    ):
+        tid, binding = await _ticket(checker, connection="ask-me")
+        _, scanned = await stack.scan(tid, user["openid"])
+        status, confirmed = await stack.post(
+            "/mp/v1/confirm", {"ticket": tid, "session": scanned["session"]}
+        )
+        assert status == 200, confirmed
+        assert confirmed["outcome"] == "binding_required", confirmed
+        path, url = "/bind/{ticket}", f"/bind/{tid}"
+        assert (await checker.call("GET", path, url=url, headers=binding))[0] == 200
+        status, done = await checker.call(
+            "POST", f"{path}/{action}", url=f"{url}/{action}", json=body, headers=binding
+        )
+        assert status == 200, done
