@@ -10,6 +10,7 @@ import pytest
 
 from shared.bus import Bus, Handler
 from shared.bus.base import DELIVERY_LIMIT
+from shared.bus.memory import MemoryBus
 from shared.events import (
     Event,
     LoginBindingRequired,
@@ -305,6 +306,50 @@ async def test_a_retry_goes_back_only_to_the_queue_whose_handler_failed(
     # flaky: the failure, its retry, then `later`; steady: the event, then `later`.
     assert deliveries == {"flaky": 3, "steady": 2}
     assert inbox.ids("steady") == [event.id, later.id]
+
+
+async def test_late_events_reach_every_consumer(open_test_bus: OpenBus) -> None:
+    bus = await open_test_bus()
+    inbox = Inbox()
+    await bus.consume("work", ["ticket.*"], inbox.handler("work"))
+    await bus.consume("fanout", ["ticket.*"], inbox.handler("fanout"), exclusive=True)
+    held = [issued(n) for n in range(3)]
+    for event in held:
+        await bus.publish(event, late=True)
+    await inbox.wait_for(held, tag="work")
+    await inbox.wait_for(held, tag="fanout")
+
+
+async def test_a_fresh_event_is_not_queued_behind_a_late_backlog(open_test_bus: OpenBus) -> None:
+    bus = await open_test_bus()
+    if isinstance(bus, MemoryBus):
+        pytest.skip("the in-memory broker is never away: it has one lane")
+    release = asyncio.Event()
+    inbox = Inbox()
+    record = inbox.handler()
+
+    async def handle(event: Event) -> None:
+        if event.ticket_id.startswith("backlog"):
+            await release.wait()  # the backlog is slow: none of it finishes meanwhile
+        await record(event)
+
+    await bus.consume("work", ["ticket.*"], handle)
+    backlog = [
+        new_event(
+            f"backlog{n}",
+            "trace",
+            TicketIssued(connection_id="c", client_id="a", expires_at=1_800_000_120.0),
+        )
+        for n in range(200)
+    ]
+    for event in backlog:
+        await bus.publish(event, late=True)
+    fresh = issued(1)
+    await bus.publish(fresh)
+    await inbox.wait_for([fresh])  # served while all 200 late ones still wait
+    assert inbox.ids() == [fresh.id]
+    release.set()
+    await inbox.wait_for(backlog)
 
 
 async def test_decoded_events_equal_the_published_ones(open_test_bus: OpenBus) -> None:

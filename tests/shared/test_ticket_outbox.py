@@ -23,6 +23,7 @@ from shared.events import Event, EventType
 from shared.keys import Keys
 from shared.redis import open_redis
 from shared.tickets import IllegalTransition, TicketStore, lifecycle
+from shared.tickets import relay as relay_module
 from shared.tickets.relay import OutboxRelay
 from tests.shared.test_ticket_store import RETENTION, new_ticket
 
@@ -36,6 +37,7 @@ class GatedBus(MemoryBus):
         super().__init__()
         self.up = True
         self._back: list[Callable[[], None]] = []
+        self.late: list[str] = []  # ids of events published as late
 
     def ready(self) -> bool:
         return self.up
@@ -49,10 +51,11 @@ class GatedBus(MemoryBus):
         for callback in self._back:
             callback()
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event, *, late: bool = False) -> None:
         if not self.up:
             raise ConnectionError("the broker is away")
-        await super().publish(event)
+        self.late += [event.id] if late else []
+        await super().publish(event, late=late)
 
 
 async def received(bus: GatedBus, types: list[EventType]) -> list[Event]:
@@ -136,6 +139,28 @@ async def test_the_backlog_leaves_as_soon_as_the_bus_is_back_not_at_the_next_pol
         bus.restore()
         got = await received(bus, LOGIN)
         assert [e.type for e in got] == LOGIN
+
+
+async def test_entries_held_back_are_published_late_and_fresh_ones_are_not(
+    redis: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    bus = GatedBus()
+    async with relaying(redis, keys, bus) as relay:
+        store = TicketStore(redis, keys, clock, written=relay.kick)
+        await login_moves(store, clock)  # the broker is up: each leaves at once
+        fresh = {e.id for e in await received(bus, LOGIN)}
+        assert bus.late == []
+        bus.up = False
+        # Whatever waits in the outbox now counts as held back by the outage.
+        monkeypatch.setattr(relay_module, "LATE_AFTER", -1.0)
+        await login_moves(store, clock)
+        bus.restore()
+        async with asyncio.timeout(TIMEOUT):
+            while len(bus.late) < len(LOGIN):  # noqa: ASYNC110  # the relay tells no one
+                await asyncio.sleep(0.01)
+        assert len(bus.late) == len(LOGIN)
+        assert not fresh & set(bus.late)
 
 
 async def test_a_relay_stopped_while_it_starts_stops(redis: aioredis.Redis, keys: Keys) -> None:

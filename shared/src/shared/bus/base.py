@@ -16,11 +16,15 @@ DELIVERY_LIMIT = len(RETRY_DELAYS)
 QUEUE_TYPES = ("quorum", "classic")
 # Seconds between attempts to reconnect to RabbitMQ (ML_BUS_RECONNECT_SECONDS).
 RECONNECT_SECONDS = 1.0
+# Routing-key prefix of a late event (see Bus.publish).
+LATE_PREFIX = "late."
 
 
 class Bus(Protocol):
-    async def publish(self, event: Event) -> None:
-        """Returns once the broker has confirmed the message."""
+    async def publish(self, event: Event, *, late: bool = False) -> None:
+        """Returns once the broker has confirmed the message. `late`: an event the outbox
+        held while the broker was away; work queues take it from a lane of its own, so the
+        logins started since are not queued behind that backlog."""
         ...
 
     async def consume(

@@ -54,7 +54,8 @@ class MemoryBus:
         broker = _BROKERS.setdefault((url, namespace), _Broker())
         return cls(broker, retry_delays=retry_delays)
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event, *, late: bool = False) -> None:
+        # One lane: the in-memory broker is never away, so nothing is ever late here.
         body = encode(event)
         for q in self._queues.values():
             if any(topic_matches(k, event.routing_key) for k in q.keys):

@@ -32,12 +32,14 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 
 from shared import logs
 from shared.bus.base import (
     DELIVERY_LIMIT,
+    LATE_PREFIX,
     QUEUE_TYPES,
     RECONNECT_SECONDS,
     RETRY_DELAYS,
@@ -58,6 +60,8 @@ RETRY_PUBLISH_TIMEOUT = 5.0
 # milliseconds, so on one channel a process's publishes queue behind each other (at 250
 # logins/s the gateway completed 15-35 % fewer); they go to the least busy channel instead.
 PUBLISH_CHANNELS = 8
+# Deliveries of a work queue's late lane in flight per process (its main lane: 64).
+LATE_PREFETCH = 8
 
 
 @dataclass
@@ -168,10 +172,9 @@ class RabbitBus:
     def _lane(self) -> _Lane:
         return min(self._lanes, key=lambda lane: lane.busy)
 
-    async def publish(self, event: Event) -> None:
-        await self.publish_raw(
-            event.routing_key, encode(event), message_id=event.id, trace_id=event.trace_id
-        )
+    async def publish(self, event: Event, *, late: bool = False) -> None:
+        key = LATE_PREFIX + event.routing_key if late else event.routing_key
+        await self.publish_raw(key, encode(event), message_id=event.id, trace_id=event.trace_id)
 
     async def publish_raw(
         self,
@@ -214,14 +217,16 @@ class RabbitBus:
         channel = await self._conn.channel()
         await channel.set_qos(prefetch_count=64)
         self._channels.append(channel)
-        exchange = await channel.get_exchange(self.exchange_name)
+        late_keys = [LATE_PREFIX + key for key in keys]
+        lanes: list[tuple[AbstractQueue, list[str]]]
         if exclusive:
-            q = await channel.declare_queue(
+            own = await channel.declare_queue(
                 f"{self._ns}.{queue}.{id(self):x}.{len(self._channels)}",
                 exclusive=True,
                 auto_delete=True,
                 durable=False,
             )
+            lanes = [(own, [*keys, *late_keys])]
         else:
             name = f"{self._ns}.{queue}"
             dlx = await channel.get_exchange(f"{self._ns}.dlx")
@@ -230,33 +235,52 @@ class RabbitBus:
             )
             await dead.bind(dlx, routing_key=name)
             await self._declare_delay_queues(channel)
-            # A guard for what the bus's own count cannot see: a consumer that dies (or is
-            # cancelled) with the message, again and again.
-            limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
-            q = await channel.declare_queue(
-                name,
-                durable=True,
-                arguments={
-                    **self._queue_args(),
-                    **limit,
-                    "x-dead-letter-exchange": f"{self._ns}.dlx",
-                    "x-dead-letter-routing-key": name,
-                },
-            )
-            self._declared += [name, f"{name}.dead"]
-        for key in keys:
-            await q.bind(exchange, routing_key=key)
-        if not exclusive:
-            await q.bind(
-                self._requeue_exchange, arguments={"x-match": "all", RETURN_HEADER: q.name}
-            )
+            # Events held back by a broker outage have a queue of their own, consumed beside
+            # the main one: a login started after the outage is not served after the backlog.
+            # Fewer of it in flight at once, too: the handlers of a fresh login share each
+            # process with 8 late ones, not 64.
+            late_channel = await self._conn.channel()
+            await late_channel.set_qos(prefetch_count=LATE_PREFETCH)
+            self._channels.append(late_channel)
+            lanes = [
+                (await self._declare_work_queue(channel, name), list(keys)),
+                (await self._declare_work_queue(late_channel, f"{name}.late"), late_keys),
+            ]
+            self._declared.append(f"{name}.dead")
+        for q, bound in lanes:
+            for key in bound:
+                await q.bind(self.exchange_name, routing_key=key)
+            if not exclusive:
+                await q.bind(
+                    self._requeue_exchange, arguments={"x-match": "all", RETURN_HEADER: q.name}
+                )
+            await self._consume_lane(q, handler, acked=exclusive)
 
+    async def _declare_work_queue(self, channel: AbstractChannel, name: str) -> AbstractQueue:
+        # A guard for what the bus's own count cannot see: a consumer that dies (or is
+        # cancelled) with the message, again and again.
+        limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
+        base = name.removesuffix(".late")  # both lanes share the dead-letter queue
+        q = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments={
+                **self._queue_args(),
+                **limit,
+                "x-dead-letter-exchange": f"{self._ns}.dlx",
+                "x-dead-letter-routing-key": base,
+            },
+        )
+        self._declared.append(name)
+        return q
+
+    async def _consume_lane(self, q: AbstractQueue, handler: Handler, *, acked: bool) -> None:
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await self._deliver(q.name, message, handler, acked=exclusive)
+            await self._deliver(q.name, message, handler, acked=acked)
 
         # Exclusive fan-out queues are at most once: the broker does not wait for an ack,
         # which saves a frame per message on the busiest consumer (the notifier).
-        await q.consume(on_message, no_ack=exclusive)
+        await q.consume(on_message, no_ack=acked)
 
     async def _deliver(
         self, queue: str, message: AbstractIncomingMessage, handler: Handler, *, acked: bool
@@ -351,6 +375,7 @@ class RabbitBus:
             names = [
                 *self._declared,
                 *(f"{self._ns}.{q}" for q in queues),
+                *(f"{self._ns}.{q}.late" for q in queues),
                 *(f"{self._ns}.{q}.dead" for q in queues),
                 *(self._delay_queue(d) for d in self._delays_ms),
             ]

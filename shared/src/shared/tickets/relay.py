@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ log = logs.get(__name__)
 GROUP = "relay"
 # Entries read per stream per round.
 BATCH = 256
+# Seconds after which an entry is published as late (Bus.publish): normally an entry leaves
+# within milliseconds, so only what a broker outage held back is this old.
+LATE_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ class OutboxRelay:
             # Written by this code, so never expected: logged and removed, not retried.
             log.error("outbox_entry_undecodable", stream=entry.stream, id=entry.id, error=str(exc))
             return
-        await self._bus.publish(event)
+        await self._bus.publish(event, late=_age(entry.id) > LATE_AFTER)
 
     async def _remove(self, confirmed: dict[str, list[str]]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -210,6 +214,11 @@ class OutboxRelay:
     async def close(self) -> None:
         for task in list(self._abandoned):
             task.cancel()
+
+
+def _age(entry_id: str) -> float:
+    """Seconds since Redis wrote the entry (its ID starts with the server's time in ms)."""
+    return time.time() - int(entry_id.split("-", 1)[0]) / 1000
 
 
 def _streams_of(reply: Any) -> list[tuple[str, list[Any]]]:
