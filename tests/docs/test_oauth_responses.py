@@ -6,6 +6,8 @@ status is documented for it and its body validates against the documented schema
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from http.cookies import SimpleCookie
 from typing import Any
@@ -24,10 +26,18 @@ from minilogin_testkit import (
     pkce,
     wait_for_status,
 )
+from PIL import Image
 
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONNECTION
 from shared.settings import DEV_ADMIN_TOKEN
 from shared.tickets import TicketStatus
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (7, 193, 96)).save(out, "PNG")
+    return out.getvalue()
+
 
 SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
 PREFIXES = ("/oauth/", "/.well-known/")
@@ -239,6 +249,9 @@ async def test_a_login_through_the_api_answers_as_documented(stack: Stack) -> No
     assert status == 200, scanned
     session = {"ticket": tid, "session": scanned["session"]}
     assert (await checker.call("POST", "/mp/v1/status", json=session))[0] == 200
+    upload = aiohttp.FormData(session)
+    upload.add_field("avatar", _png(), filename="me.png", content_type="image/png")
+    assert (await checker.call("POST", "/mp/v1/avatar", data=upload))[0] == 200
     assert (await checker.call("POST", "/mp/v1/confirm", json=session))[0] == 200
     status, done = await checker.call("GET", path, url=url, headers=binding)
     assert status == 200, done
@@ -259,7 +272,7 @@ async def test_a_login_through_the_api_answers_as_documented(stack: Stack) -> No
 async def test_the_admin_api_s_changes_answer_as_documented(stack: Stack) -> None:
     """The admin API's successful writes, which the fuzzing's made-up ids and bodies rarely
     reach: an account made, changed, disabled, enabled and deleted; an app changed, given a
-    new secret and deleted; a connection renamed."""
+    new secret and deleted; a connection renamed and given a logo, then its logo fetched."""
     checker = Checker(stack)
     admin = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
     status, user = await checker.call(
@@ -294,8 +307,12 @@ async def test_the_admin_api_s_changes_answer_as_documented(stack: Stack) -> Non
     assert (await checker.call("DELETE", path, url=url, headers=admin))[0] == 204
 
     path, url = "/admin/v1/connections/{id}", f"/admin/v1/connections/{DEMO_CONNECTION}"
-    change = {"display_name": "Demo, renamed"}
+    logo = "data:image/png;base64," + base64.b64encode(_png()).decode()
+    change = {"display_name": "Demo, renamed", "logo": logo}
     assert (await checker.call("PATCH", path, url=url, json=change, headers=admin))[0] == 200
+    path = "/api/v1/connections/{connection}/logo.png"
+    url = f"/api/v1/connections/{DEMO_CONNECTION}/logo.png"
+    assert (await checker.call("GET", path, url=url))[0] == 200
 
 
 @pytest.mark.parametrize("stack_kind", ["embedded"])
