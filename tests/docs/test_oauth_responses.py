@@ -13,10 +13,10 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import aiohttp
-import jsonschema
 import pytest
 import yaml
 from docs_support import ROOT
+from jsonschema import Draft202012Validator
 from minilogin_testkit import (
     BINDER_EMAIL,
     BINDER_PASSWORD,
@@ -86,7 +86,7 @@ class Checker:
             assert "application/json" in content, f"{method} {path} {status}: JSON not documented"
             body = json.loads(raw)
             schema = {**content["application/json"]["schema"], "components": SPEC["components"]}
-            jsonschema.Draft202012Validator(schema).validate(body)
+            Draft202012Validator(schema).validate(body)
         elif raw:
             assert ctype in content, f"{method} {path} {status}: {ctype} not documented"
         for name in response.get("headers", {}):
@@ -234,8 +234,8 @@ async def _ticket(checker: Checker, **extra: str) -> tuple[str, dict[str, str]]:
 @pytest.mark.parametrize("stack_kind", ["embedded"])
 async def test_a_login_through_the_api_answers_as_documented(stack: Stack) -> None:
     """The successes test_schemathesis.py cannot reach (it knows no ticket, login code or
-    mini program session): a login made through the site's and the mini program's API,
-    then the operator's reads of what it made."""
+    mini program session): a login made through the site's and the mini program's API, with
+    the page's socket's messages, then the operator's reads of what it made."""
     checker = Checker(stack)
     tid, binding = await _ticket(checker)
     path = "/api/v1/tickets/{ticket}"
@@ -243,16 +243,26 @@ async def test_a_login_through_the_api_answers_as_documented(stack: Stack) -> No
     assert (await checker.call("GET", path, url=url, headers=binding))[0] == 200
     assert (await checker.call("GET", f"{path}/qr.png", url=f"{url}/qr.png"))[0] == 200
 
-    user = (await stack.users())[0]
-    scan = {"ticket": tid, "code": await stack.login_code(user["openid"])}
-    status, scanned = await checker.call("POST", "/mp/v1/scan", json=scan)
-    assert status == 200, scanned
-    session = {"ticket": tid, "session": scanned["session"]}
-    assert (await checker.call("POST", "/mp/v1/status", json=session))[0] == 200
-    upload = aiohttp.FormData(session)
-    upload.add_field("avatar", _png(), filename="me.png", content_type="image/png")
-    assert (await checker.call("POST", "/mp/v1/avatar", data=upload))[0] == 200
-    assert (await checker.call("POST", "/mp/v1/confirm", json=session))[0] == 200
+    # The page's socket (GET /ws/tickets/{ticket}): each message a TicketStatusMessage.
+    socket = stack.notifiers[0].replace("http", "ws", 1) + f"/ws/tickets/{tid}"
+    message = Draft202012Validator(
+        {"$ref": "#/components/schemas/TicketStatusMessage", "components": SPEC["components"]}
+    )
+    async with stack.http.ws_connect(socket, headers=binding) as ws:
+        user = (await stack.users())[0]
+        scan = {"ticket": tid, "code": await stack.login_code(user["openid"])}
+        status, scanned = await checker.call("POST", "/mp/v1/scan", json=scan)
+        assert status == 200, scanned
+        session = {"ticket": tid, "session": scanned["session"]}
+        assert (await checker.call("POST", "/mp/v1/status", json=session))[0] == 200
+        upload = aiohttp.FormData(session)
+        upload.add_field("avatar", _png(), filename="me.png", content_type="image/png")
+        assert (await checker.call("POST", "/mp/v1/avatar", data=upload))[0] == 200
+        assert (await checker.call("POST", "/mp/v1/confirm", json=session))[0] == 200
+        told: list[dict[str, Any]] = []
+        while not told or told[-1]["status"] != "succeeded":
+            told.append(await ws.receive_json(timeout=5))
+            message.validate(told[-1])
     status, done = await checker.call("GET", path, url=url, headers=binding)
     assert status == 200, done
 
