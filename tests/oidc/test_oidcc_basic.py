@@ -244,7 +244,8 @@ async def test_oidcc_codereuse(stack: Stack) -> None:
 async def test_oidcc_ensure_request_with_valid_pkce_succeeds(stack: Stack) -> None:
     client = demo(stack)
     login = await _login(stack, client)
-    wrong = Authorized(login.code, login.verifier[:-1] + "A", "", "", "")
+    last = "A" if login.verifier[-1] != "A" else "B"  # never the verifier itself
+    wrong = Authorized(login.code, login.verifier[:-1] + last, "", "", "")
     status, body = await _redeem(stack, client, wrong)
     assert (status, body["error"]) == (400, "invalid_grant")
     login2 = await _login(stack, client)

@@ -56,6 +56,21 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
         # Every replica gets every change of a ticket on its own queue and serves its own
         # browsers. ticket.issued is left out: no browser waits on a ticket before it exists.
         await n.bus.consume("notifier", BROWSER_EVENTS, on_event, exclusive=True)
+        catching_up: set[asyncio.Task[None]] = set()
+
+        async def catch_up() -> None:
+            # That queue is transient: while a broker restart had it gone, changes went by
+            # unseen. Every ticket a browser here waits on is read again instead.
+            for ticket_id in {sock.ticket_id for sock in n.hub.sockets()}:
+                if subs := n.hub.get(ticket_id):
+                    await publish_status(n, ticket_id, subs)
+
+        def bus_back() -> None:
+            task = asyncio.create_task(catch_up(), name="notifier-catch-up")
+            catching_up.add(task)
+            task.add_done_callback(catching_up.discard)
+
+        n.bus.when_ready(bus_back)
         tasks = [
             asyncio.create_task(n.expiries.run(), name="notifier-expiries"),
             asyncio.create_task(_heartbeat(n.hub), name="notifier-heartbeat"),
