@@ -46,7 +46,8 @@ def test_a_sample_takes_in_a_working_child_and_a_reaped_one() -> None:
         assert child.stdout.readline() == b"spun\n"
         before = cpu_sample(me)
         assert before is not None
-        assert sum(s for (pid, _), s in before.own.items() if pid == child.pid) >= 0.3
+        # /proc counts whole clock ticks: 0.3 s of process time may read 0.29.
+        assert sum(s for (pid, _), s in before.own.items() if pid == child.pid) >= 0.25
     finally:
         assert child.stdin is not None
         child.stdin.close()
@@ -56,7 +57,7 @@ def test_a_sample_takes_in_a_working_child_and_a_reaped_one() -> None:
     after = cpu_sample(me)
     assert after is not None
     assert all(pid != child.pid for pid, _ in after.own)
-    assert after.reaped[next(iter(after.own))] - before.reaped[next(iter(before.own))] >= 0.3
+    assert after.reaped[next(iter(after.own))] - before.reaped[next(iter(before.own))] >= 0.25
     used = cpu_used(before, after)
     assert used is not None
     assert 0 <= used < 0.3  # the child's spin was before the first sample
