@@ -95,14 +95,6 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
         result = await acct.users.resolve(conn, who, now)
         if result.unionid_conflict:
             await _record_unionid_conflict(acct, ticket, result)
-        # Recorded as decided, before anyone is told (a redelivery writes it no second time).
-        await acct.audit.record(
-            outcome=result.outcome.value,
-            reason=result.reason,
-            ticket=ticket,
-            user_id=result.user_id,
-            new_account=result.created,
-        )
         try:
             if result.outcome == Outcome.SUCCEEDED:
                 await succeed(acct, ticket, result.user_id, result.created, now)
@@ -113,6 +105,16 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
         except IllegalTransition:
             log.info("ticket_already_finished")  # another delivery finished it meanwhile
             return
+        # Written once the outcome is on its way, not before: the browser does not wait on
+        # it. A delivery that dies in between is redelivered, and the redelivery writes it
+        # from the finished ticket (login_ended); a second write of it is no second record.
+        await acct.audit.record(
+            outcome=result.outcome.value,
+            reason=result.reason,
+            ticket=ticket,
+            user_id=result.user_id,
+            new_account=result.created,
+        )
         log.info("login_resolved", outcome=result.outcome.value, created=result.created)
 
 
