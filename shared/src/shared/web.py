@@ -331,6 +331,19 @@ def validate(model: type[M], data: Any) -> M:
         raise InvalidRequest(f"{first['field']}: {first['problem']}", details=problems) from exc
 
 
+def page_headers(content_security_policy: str) -> dict[str, str]:
+    """The headers of an HTML page of ours: its Content-Security-Policy, never framed (the
+    policy says frame-ancestors too, for browsers that read only one), no referrer, never
+    sniffed as another type, never cached (it carries a login's state)."""
+    return {
+        "Content-Security-Policy": content_security_policy,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+
+
 def static_asset(
     folder: Traversable,
     name: str,

@@ -28,7 +28,7 @@ from shared.binding import check_binding
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.registry import Connection, LoginMode
 from shared.tickets import IllegalTransition, Ticket, TicketStatus
-from shared.web import client_ip, read_json, static_asset
+from shared.web import client_ip, page_headers, read_json, static_asset
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
@@ -38,16 +38,10 @@ _ASSETS = {"bind.js": "application/javascript", "bind.css": "text/css"}
 # longer: its lifetime and the retention after it).
 BIND_WINDOW = 300
 TICKET = f"{{ticket:{ids.TICKET_ID_PATTERN}}}"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+HEADERS = page_headers(
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 class BindingNotOpen(Conflict):

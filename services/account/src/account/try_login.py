@@ -22,21 +22,16 @@ from account.context import ACCOUNT, Account
 from account.grants import new_sid
 from shared import logs
 from shared.registry import TRY_CLIENT_ID, App, TokenEndpointAuth, UnknownClient, UnknownConnection
+from shared.web import page_headers
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
 COOKIE = "minilogin_try"
 COOKIE_PATH = "/oauth/connections/"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+HEADERS = page_headers(
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 TEXT = {
     "zh": {
         "ok": "体验登录成功",

@@ -21,7 +21,7 @@ from qr_issuer.context import ISSUER
 from shared import logs
 from shared.errors import is_store_outage
 from shared.profile import AVATAR_IMG_SOURCES
-from shared.web import static_asset
+from shared.web import page_headers, static_asset
 
 log = logs.get(__name__)
 routes = web.RouteTableDef()
@@ -35,16 +35,10 @@ _ASSETS = {
 # The page only talks to its own origin, cannot be framed (QRLJacking, clickjacking),
 # and runs no inline script. Pictures: its own, data URLs (the QR code, our avatars) and
 # WeChat's avatar hosts (the scanner's account picture).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        f"default-src 'self'; img-src 'self' {AVATAR_IMG_SOURCES}; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+SECURITY_HEADERS = page_headers(
+    f"default-src 'self'; img-src 'self' {AVATAR_IMG_SOURCES}; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @routes.get("/login")
