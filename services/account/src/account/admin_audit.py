@@ -43,15 +43,7 @@ class AuditQuery(BaseModel):
 async def list_audit(request: web.Request) -> web.Response:
     acct = await _admin(request)
     q = validate(AuditQuery, dict(request.query))
-    where = AuditFilter(
-        user_id=q.user_id,
-        connection_id=q.connection_id,
-        client_id=q.client_id,
-        outcome=q.outcome,
-        kind=q.kind,
-        since=q.since,
-        until=q.until,
-    )
+    where = AuditFilter(**q.model_dump(exclude={"limit", "cursor"}))
     try:
         found, next_cursor = await acct.audit.page(where, q.limit, q.cursor)
     except BadCursor as exc:
