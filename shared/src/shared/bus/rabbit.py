@@ -243,8 +243,9 @@ class RabbitBus:
             await late_channel.set_qos(prefetch_count=LATE_PREFETCH)
             self._channels.append(late_channel)
             lanes = [
-                (await self._declare_work_queue(channel, name), list(keys)),
-                (await self._declare_work_queue(late_channel, f"{name}.late"), late_keys),
+                (await self._declare_work_queue(channel, name, name), list(keys)),
+                # Both lanes share the dead-letter queue.
+                (await self._declare_work_queue(late_channel, f"{name}.late", name), late_keys),
             ]
             self._declared.append(f"{name}.dead")
         for q, bound in lanes:
@@ -256,11 +257,12 @@ class RabbitBus:
                 )
             await self._consume_lane(q, handler, acked=exclusive)
 
-    async def _declare_work_queue(self, channel: AbstractChannel, name: str) -> AbstractQueue:
+    async def _declare_work_queue(
+        self, channel: AbstractChannel, name: str, dead_letter_key: str
+    ) -> AbstractQueue:
         # A guard for what the bus's own count cannot see: a consumer that dies (or is
         # cancelled) with the message, again and again.
         limit = {"x-delivery-limit": DELIVERY_LIMIT} if self._queue_type == "quorum" else {}
-        base = name.removesuffix(".late")  # both lanes share the dead-letter queue
         q = await channel.declare_queue(
             name,
             durable=True,
@@ -268,7 +270,7 @@ class RabbitBus:
                 **self._queue_args(),
                 **limit,
                 "x-dead-letter-exchange": f"{self._ns}.dlx",
-                "x-dead-letter-routing-key": base,
+                "x-dead-letter-routing-key": dead_letter_key,
             },
         )
         self._declared.append(name)
