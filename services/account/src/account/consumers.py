@@ -105,6 +105,7 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
         except IllegalTransition:
             log.info("ticket_already_finished")  # another delivery finished it meanwhile
             return
+        log.info("login_resolved", outcome=result.outcome.value, created=result.created)
         # Written once the outcome is on its way, not before: the browser does not wait on
         # it. A delivery that dies in between is redelivered, and the redelivery writes it
         # from the finished ticket (login_ended); a second write of it is no second record.
@@ -115,7 +116,6 @@ async def on_ticket_confirmed(acct: Account, event: Event) -> None:
             user_id=result.user_id,
             new_account=result.created,
         )
-        log.info("login_resolved", outcome=result.outcome.value, created=result.created)
 
 
 async def _record_unionid_conflict(acct: Account, ticket: Ticket, result: Resolution) -> None:
