@@ -31,6 +31,7 @@ class Login:
     retryable: bool = False  # the failure said to try again (503, Retry-After)
     sub: str | None = None
     think: float = 0.0  # the person's own time (reading the phone's page), not the system's
+    ticket: str = ""  # its ticket's id: the services' logs name it
 
     def end(self, at: float, fate: Fate, error: str = "") -> None:
         self.ended, self.fate, self.error = at, fate, error

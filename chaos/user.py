@@ -107,6 +107,7 @@ async def login(
         ticket, cookie, verifier, nonce, image = await with_retries(
             client.create_ticket, patience.browser
         )
+        record.ticket = ticket
         await with_retries(lambda: client.qr_image(image, cookie), patience.browser)
         browser = Browser(client, ticket, cookie)
         browser.start()

@@ -136,6 +136,11 @@ class Cluster:
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['wechat-sandbox']}"
 
+    def readyz_url(self, replica: str) -> str:
+        """A service replica's readiness probe, on its own port (never through nginx)."""
+        service = replica.rsplit("-", 1)[0]
+        return f"http://127.0.0.1:{self.ports[replica]}/internal/{service}/readyz"
+
     def metrics_url(self, replica: str) -> str:
         """A service replica's Prometheus endpoint (`notifier-2`, say)."""
         service = replica.rsplit("-", 1)[0]

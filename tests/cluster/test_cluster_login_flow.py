@@ -49,6 +49,11 @@ async def public_client(cluster: Cluster) -> AsyncIterator[Client]:
         await client.http.close()
 
 
+async def readiness(cluster: Cluster, replica: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.get(cluster.readyz_url(replica)) as r:
+        return r.status, str((await r.json())["status"])
+
+
 async def stored_keys(url: str, namespace: str) -> int:
     """How many keys of `namespace` the Redis at `url` holds (every node of a cluster)."""
     redis = open_redis(url)
@@ -103,6 +108,9 @@ async def test_a_login_confirmed_while_the_whole_broker_is_down_completes_when_i
             await watcher.wait("pending")
             session, _ = await client.phone_scan(ticket)
             await client.phone_confirm(ticket, session)
+            # Every replica still serves, so none is taken out of rotation: ready, degraded.
+            for service in SERVICES:
+                assert await readiness(cluster, f"{service}-1") == (200, "degraded")
         finally:
             await cluster.start_broker()
         try:

@@ -180,6 +180,15 @@ def test_lists_are_comma_separated() -> None:
     assert (empty.previous_secret_keys, empty.jwt_published_key_files) == ((), ())
 
 
+def test_retry_delays_are_seconds_in_turn() -> None:
+    s = NotifierSettings.from_env({"ML_BUS_RETRY_DELAYS": "0.5, 2,10"})
+    assert s.bus_retry_delays == (0.5, 2.0, 10.0)
+    assert NotifierSettings.from_env({}).bus_retry_delays == (0.2, 1.0, 5.0, 15.0, 30.0)
+    for bad in ["", "1,0", "1,-2", "soon", "7200", ",".join(["1"] * 11)]:
+        with pytest.raises(InvalidSettings, match="ML_BUS_RETRY_DELAYS"):
+            NotifierSettings.from_env({"ML_BUS_RETRY_DELAYS": bad})
+
+
 @pytest.mark.parametrize(
     ("word", "value"),
     [("1", True), ("true", True), ("yes", True), ("On", True),

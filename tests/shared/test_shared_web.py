@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -11,7 +11,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import Conflict, Unauthorized
-from shared.web import TRACE_HEADER, TRACE_ID, client_ip, middlewares, read_json
+from shared.web import (
+    TRACE_HEADER,
+    TRACE_ID,
+    client_ip,
+    health_routes,
+    middlewares,
+    read_json,
+)
 
 INTERNAL_DETAIL = "db password rejected at /srv/app/secret_module.py"
 
@@ -282,3 +289,39 @@ async def test_requests_past_the_in_flight_limit_get_a_quick_503_overloaded() ->
         assert [r.status for r in done] == [200, 200]
         after = await c.get("/slow")
         assert after.status == 200  # the slots came back
+
+
+@pytest.mark.parametrize(
+    ("store_up", "broker_up", "expected"),
+    [
+        (True, True, (200, "ok", [], [])),
+        # A broker outage leaves the service serving: reported, still routed to.
+        (True, False, (200, "degraded", [], ["broker_ready: ConnectionError"])),
+        (False, False, (503, "unavailable", ["store_ready: ConnectionError"],
+                        ["broker_ready: ConnectionError"])),
+    ],
+)  # fmt: skip
+async def test_readiness_fails_only_on_what_the_service_cannot_serve_without(
+    store_up: bool, broker_up: bool, expected: tuple[int, str, list[str], list[str]]
+) -> None:
+    def probe(name: str, up: bool) -> Callable[[], Awaitable[None]]:
+        async def check() -> None:
+            if not up:
+                raise ConnectionError(name)
+
+        check.__name__ = name
+        return check
+
+    app = web.Application(middlewares=middlewares("test-service"))
+    app.router.add_routes(
+        health_routes(
+            "/internal/test",
+            [probe("store_ready", store_up)],
+            metrics=False,
+            degraded_by=[probe("broker_ready", broker_up)],
+        )
+    )
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+        r = await c.get("/internal/test/readyz")
+        body = await r.json()
+    assert (r.status, body["status"], body["failures"], body["degraded"]) == expected

@@ -9,7 +9,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 
 from shared import logs
 from shared.bus import Bus, open_bus
-from shared.bus.base import RECONNECT_SECONDS
+from shared.bus.base import RECONNECT_SECONDS, RETRY_DELAYS
 from shared.keys import Keys
 from shared.mongo import open_mongo
 from shared.redis import close_redis, open_redis
@@ -73,9 +73,16 @@ def bus_ctx(
     namespace: str,
     queue_type: str = "quorum",
     reconnect_seconds: float = RECONNECT_SECONDS,
+    retry_delays: Sequence[float] = RETRY_DELAYS,
 ) -> CleanupCtx:
     async def open_() -> Bus:
-        return await open_bus(url, namespace, queue_type, reconnect_seconds=reconnect_seconds)
+        return await open_bus(
+            url,
+            namespace,
+            queue_type,
+            reconnect_seconds=reconnect_seconds,
+            retry_delays=retry_delays,
+        )
 
     return resource(BUS, open_, lambda b: b.close())
 
@@ -190,6 +197,7 @@ def infrastructure(
             settings.namespace,
             settings.bus_queue_type,
             settings.bus_reconnect_seconds,
+            settings.bus_retry_delays,
         ),
         relay_ctx(settings.namespace, name),
     ]
@@ -280,7 +288,9 @@ def redis_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
 
 
 def bus_probe(app: web.Application) -> Callable[[], Awaitable[None]]:
-    """Readiness: the broker connection is up."""
+    """The broker connection is up. Not a readiness condition: while the broker is away,
+    ticket changes wait in the outbox and every request is still served (readyz says
+    `degraded`), and every replica shares the broker, so none would be better to route to."""
 
     async def bus_ready() -> None:
         await app[BUS].ping()

@@ -37,6 +37,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings import PydanticBaseSettingsSource as Source
 
+from shared.bus.base import RETRY_DELAYS
+
 PREFIX = "ML_"
 
 # Development-only defaults; `deploy/` production profiles must override them.
@@ -108,6 +110,13 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 SecretList = Annotated[tuple[SecretStr, ...], COMMA_SEPARATED, BeforeValidator(_split_commas)]
 # Field metadata: outside development the setting may not be left empty.
 REQUIRED_IN_PRODUCTION = _Marker("REQUIRED_IN_PRODUCTION")
+# Delays in seconds, comma-separated: each above 0 and at most an hour, one to ten of them.
+RetryDelays = Annotated[
+    tuple[Annotated[float, Field(gt=0, le=3600)], ...],
+    COMMA_SEPARATED,
+    BeforeValidator(_split_commas),
+    Field(min_length=1, max_length=10),
+]
 # A path to a file holding a secret, and a comma-separated list of such paths.
 SecretFile = Annotated[str, SECRET_FILE]
 SecretFiles = Annotated[
@@ -238,6 +247,10 @@ class ServiceSettings(_Settings):
     # Seconds between attempts to reconnect to RabbitMQ once the connection drops (the first
     # is at once): a broker that comes back is used again within about this long.
     bus_reconnect_seconds: float = Field(1.0, gt=0)
+    # Seconds a failed delivery waits before each retry, in turn; after the last it goes to
+    # its queue's `.dead` queue. Each delay is a queue of its own (`<ns>.retry.<ms>`): a
+    # changed list leaves the old ones behind, to be deleted once empty.
+    bus_retry_delays: RetryDelays = RETRY_DELAYS
     # Namespace for Redis keys, the exchange and queues: lets tests and tenants share servers.
     namespace: str = "ml"
     host: str = "127.0.0.1"

@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
@@ -384,24 +384,33 @@ def client_ip(request: web.Request, trusted_hops: int) -> str:
 Probe = Callable[[], Awaitable[None]]
 
 
-def health_routes(prefix: str, readiness: list[Probe], *, metrics: bool) -> list[web.RouteDef]:
-    """`{prefix}/healthz` says the process runs; `{prefix}/readyz` checks its dependencies;
-    with `metrics` (development only: elsewhere `metrics_app` serves them on a port of their
-    own), `{prefix}/metrics` too."""
+def health_routes(
+    prefix: str, readiness: list[Probe], *, metrics: bool, degraded_by: Sequence[Probe] = ()
+) -> list[web.RouteDef]:
+    """`{prefix}/healthz` says the process runs; `{prefix}/readyz` checks its dependencies:
+    a failing `readiness` probe makes it 503, a failing `degraded_by` one is only reported
+    (the service still serves, as it does through a broker outage); with `metrics`
+    (development only: elsewhere `metrics_app` serves them on a port of their own),
+    `{prefix}/metrics` too."""
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def readyz(request: web.Request) -> web.Response:
-        failures = []
-        for probe in readiness:
+    async def failing(probes: Sequence[Probe]) -> list[str]:
+        out = []
+        for probe in probes:
             try:
                 await probe()
             except Exception as exc:
-                failures.append(f"{probe.__name__}: {type(exc).__name__}")
-        status = 200 if not failures else 503
+                out.append(f"{probe.__name__}: {type(exc).__name__}")
+        return out
+
+    async def readyz(request: web.Request) -> web.Response:
+        failures, degraded = await failing(readiness), await failing(degraded_by)
+        status = "unavailable" if failures else "degraded" if degraded else "ok"
         return web.json_response(
-            {"status": "ok" if not failures else "unavailable", "failures": failures}, status=status
+            {"status": status, "failures": failures, "degraded": degraded},
+            status=503 if failures else 200,
         )
 
     routes = [web.get(f"{prefix}/healthz", healthz), web.get(f"{prefix}/readyz", readyz)]

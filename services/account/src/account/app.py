@@ -127,8 +127,9 @@ def install(app: web.Application, settings: AccountSettings, clock: Clock) -> No
     app.router.add_routes(
         health_routes(
             "/internal/account",
-            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            [mongo_probe(app), redis_probe(app)],
             metrics=settings.development,
+            degraded_by=[bus_probe(app)],
         )
     )
 

@@ -97,7 +97,10 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
     app.router.add_routes(routes.routes)
     app.router.add_routes(
         health_routes(
-            "/internal/notifier", [redis_probe(app), bus_probe(app)], metrics=settings.development
+            "/internal/notifier",
+            [redis_probe(app)],
+            metrics=settings.development,
+            degraded_by=[bus_probe(app)],
         )
     )
 

@@ -62,8 +62,9 @@ def install(app: web.Application, settings: QrIssuerSettings, clock: Clock) -> N
     app.router.add_routes(
         health_routes(
             "/internal/qr-issuer",
-            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            [mongo_probe(app), redis_probe(app)],
             metrics=settings.development,
+            degraded_by=[bus_probe(app)],
         )
     )
 

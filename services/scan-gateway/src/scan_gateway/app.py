@@ -63,8 +63,9 @@ def install(app: web.Application, settings: ScanGatewaySettings, clock: Clock) -
     app.router.add_routes(
         health_routes(
             "/internal/scan-gateway",
-            [mongo_probe(app), redis_probe(app), bus_probe(app)],
+            [mongo_probe(app), redis_probe(app)],
             metrics=settings.development,
+            degraded_by=[bus_probe(app)],
         )
     )
 

@@ -9,9 +9,12 @@ Handler = Callable[[Event], Awaitable[None]]
 
 # A message whose handler fails is delivered again after each of these delays (seconds),
 # then dead-lettered: a handler failing on a passing fault (a store failing over) gets time.
+# The default of ML_BUS_RETRY_DELAYS.
 RETRY_DELAYS: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0, 30.0)
-# A message whose handler keeps failing is redelivered this many times, then dead-lettered.
-DELIVERY_LIMIT = len(RETRY_DELAYS)
+# Deliveries of one message a quorum queue allows before it dead-letters the message, for
+# what the bus's own count cannot see: a consumer that dies holding it, again and again. A
+# queue argument, so fixed: a queue declared again with another value is refused.
+DELIVERY_LIMIT = 5
 # Work queue kinds a RabbitMQ deployment may choose (ML_BUS_QUEUE_TYPE).
 QUEUE_TYPES = ("quorum", "classic")
 # Seconds between attempts to reconnect to RabbitMQ (ML_BUS_RECONNECT_SECONDS).

@@ -7,18 +7,26 @@ event leaves at once) and polls every stream besides, for entries written elsewh
 the broker was away. An entry a relay read but never confirmed (its process died) is
 claimed by another after `claim_idle` seconds. While the broker is away nothing is read:
 the streams hold the events until it is back, and the requests that wrote them never wait.
+
+When the broker returns, what it held back goes out beside the fresh entries, not ahead of
+them: the relay reads through the backlog at once, publishes fresh entries as it finds them,
+and hands held-back ones to a pump that keeps `LATE_WINDOW` of them in flight. A login
+started after the outage then waits on neither the backlog's publishes nor its confirms.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from prometheus_client import Counter, Gauge
 from redis.exceptions import RedisError, ResponseError
 
 from shared import ids, logs
@@ -33,6 +41,31 @@ BATCH = 256
 # Seconds after which an entry is published as late (Bus.publish): normally an entry leaves
 # within milliseconds, so only what a broker outage held back is this old.
 LATE_AFTER = 2.0
+# Held-back entries a relay has in flight at once: the backlog's pace, beside fresh entries.
+LATE_WINDOW = 16
+# Held-back entries a relay holds read but unpublished; past this it reads no more until the
+# pump catches up (a long outage's backlog is not all loaded into memory).
+LATE_HELD = 4096
+# Seconds between looks at the streams' length and oldest entry (the gauges below).
+MEASURE_EVERY = 5.0
+
+PUBLISHED = Counter(
+    "minilogin_outbox_published_total",
+    "Outbox entries the broker confirmed; lane late: held back by a broker outage",
+    ["lane"],
+)
+PUBLISH_FAILED = Counter(
+    "minilogin_outbox_publish_failures_total",
+    "Outbox publishes the broker did not confirm in time (each is tried again)",
+    ["lane"],
+)
+WAITING = Gauge(
+    "minilogin_outbox_entries", "Entries in the outbox streams, not yet published and removed"
+)
+OLDEST = Gauge(
+    "minilogin_outbox_oldest_seconds",
+    "Age of the oldest entry in the outbox streams (0 when they are empty)",
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,8 @@ class OutboxRelay:
         self._due: set[int] = set()
         self._wake = asyncio.Event()
         self._unconfirmed: list[Entry] = []  # read, published without a confirm: again
+        self._late: deque[Entry] = deque()  # read, held back by an outage: for the pump
+        self._late_wake = asyncio.Event()
         self._abandoned: set[asyncio.Task[None]] = set()
         self.published = 0  # entries confirmed by the broker and removed (metrics, tests)
 
@@ -80,13 +115,23 @@ class OutboxRelay:
         # Everything written meanwhile waits in the streams: read them all now.
         self._due.update(range(OUTBOX_SHARDS))
         self._wake.set()
+        self._late_wake.set()
 
     async def run(self) -> None:
         await self._ensure_groups()
         self._bus.when_ready(self._broker_back)
+        pump = asyncio.create_task(self._pump_late(), name="outbox-relay-late")
+        try:
+            await self._relay()
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _relay(self) -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        next_sweep = 0.0
+        next_sweep = next_measure = 0.0
         next_claim = loop.time() + self._claim_idle_ms / 1000
         while True:
             if task is not None and task.cancelling():
@@ -99,9 +144,12 @@ class OutboxRelay:
             if now >= next_sweep:
                 self._due.update(range(OUTBOX_SHARDS))
                 next_sweep = now + self._poll
-            if not self._bus.ready():
-                continue  # the streams keep everything until the broker is back
             try:
+                if now >= next_measure:  # during an outage too: that is when it grows
+                    next_measure = now + MEASURE_EVERY
+                    await self._measure()
+                if not self._bus.ready():
+                    continue  # the streams keep everything until the broker is back
                 if now >= next_claim:
                     next_claim = now + self._claim_idle_ms / 1000
                     await self._claim()
@@ -111,10 +159,10 @@ class OutboxRelay:
                 if "NOGROUP" in str(exc):
                     await self._ensure_groups()
 
-    async def _nap(self) -> None:
-        """Until kicked, or for one poll interval. `wait_for` on Python 3.11 swallows a
-        cancel that lands as the awaited thing completes; `wait` never does."""
-        woken = asyncio.ensure_future(self._wake.wait())
+    async def _nap(self, wake: asyncio.Event | None = None) -> None:
+        """Until woken (kicked, by default), or for one poll interval. `wait_for` on Python
+        3.11 swallows a cancel that lands as the awaited thing completes; `wait` never does."""
+        woken = asyncio.ensure_future((wake or self._wake).wait())
         try:
             await asyncio.wait({woken}, timeout=self._poll)
         finally:
@@ -132,22 +180,60 @@ class OutboxRelay:
     async def _round(self) -> None:
         shards, self._due = sorted(self._due), set()
         entries, self._unconfirmed = self._unconfirmed, []
-        if shards:
-            entries += await self._read([self._streams[s] for s in shards])
-        if entries:
-            await self._publish(entries)
+        if shards and len(self._late) >= LATE_HELD:
+            self._due.update(shards)  # read once the pump has caught up
+        elif shards:
+            read, more = await self._read(shards)
+            entries += read
+            if more:  # a batch came back full: the rest of the backlog, and what follows it
+                self._due.update(more)
+                self._wake.set()
+        fresh = [e for e in entries if not _held_back(e)]
+        if len(fresh) < len(entries):
+            self._late.extend(e for e in entries if _held_back(e))
+            self._late_wake.set()
+        if fresh:
+            self._unconfirmed += await self._publish(fresh, late=False)
 
-    async def _read(self, streams: list[str]) -> list[Entry]:
+    async def _pump_late(self) -> None:
+        """Publishes held-back entries, `LATE_WINDOW` at a time, while the broker is up."""
+        task = asyncio.current_task()
+        while True:
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError  # swallowed by redis-py on the way, as in run
+            if not self._late or not self._bus.ready():
+                self._late_wake.clear()
+                await self._nap(self._late_wake)
+                continue
+            window = [self._late.popleft() for _ in range(min(LATE_WINDOW, len(self._late)))]
+            try:
+                failed = await self._publish(window, late=True)
+            except RedisError as exc:
+                # Published, not removed: left to be claimed, and published again, later.
+                log.warning("outbox_relay_redis_error", error=str(exc))
+                failed = []
+            if len(self._late) < LATE_HELD <= len(self._late) + len(window):
+                self._wake.set()  # room again: the relay reads on
+            if failed:
+                self._late.extendleft(reversed(failed))
+                self._late_wake.clear()
+                await self._nap(self._late_wake)  # not straight back at a broker in trouble
+
+    async def _read(self, shards: list[int]) -> tuple[list[Entry], list[int]]:
+        """What the shards hold that no relay has read, and the shards that may hold more."""
         # One pipeline: one round trip per server, and each stream on its own Cluster slot.
         async with self._redis.pipeline(transaction=False) as pipe:
-            for stream in streams:
-                pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=BATCH)
+            for shard in shards:
+                pipe.xreadgroup(GROUP, self.consumer, {self._streams[shard]: ">"}, count=BATCH)
             replies: list[Any] = await pipe.execute()
         out: list[Entry] = []
-        for reply in replies:
+        more: list[int] = []
+        for shard, reply in zip(shards, replies, strict=True):
             for stream, messages in _streams_of(reply):
                 out += [_entry(stream, mid, fields) for mid, fields in messages if fields]
-        return out
+                if len(messages) >= BATCH:
+                    more.append(shard)
+        return out, more
 
     async def _claim(self) -> None:
         """Take over what a relay that stopped had read but never confirmed."""
@@ -157,14 +243,16 @@ class OutboxRelay:
                     stream, GROUP, self.consumer, self._claim_idle_ms, "0-0", count=BATCH
                 )
             replies: list[Any] = await pipe.execute()
+        held = {e.id for e in self._late}  # read by this relay, waiting on the pump
         for stream, reply in zip(self._streams, replies, strict=True):
-            claimed = [_entry(stream, mid, f) for mid, f in reply[1] if f]
+            claimed = [_entry(stream, mid, f) for mid, f in reply[1] if f and mid not in held]
             if claimed:
                 log.info("outbox_entries_claimed", stream=stream, count=len(claimed))
                 self._unconfirmed += claimed
 
-    async def _publish(self, entries: list[Entry]) -> None:
-        tasks = {asyncio.ensure_future(self._publish_one(e)): e for e in entries}
+    async def _publish(self, entries: list[Entry], *, late: bool) -> list[Entry]:
+        """Publishes `entries` and removes those the broker confirmed; returns the rest."""
+        tasks = {asyncio.ensure_future(self._publish_one(e, late)): e for e in entries}
         # Bounded by hand: aio-pika can hang a publish made while it reconnects, cancelled or
         # not, so an attempt past the bound is left behind and the relay goes on.
         done, pending = await asyncio.wait(tasks, timeout=self._timeout)
@@ -173,27 +261,30 @@ class OutboxRelay:
             self._abandoned.add(task)
             task.add_done_callback(self._abandoned.discard)
         confirmed: dict[str, list[str]] = {}
+        failed: list[Entry] = [tasks[t] for t in pending]
         for task in done:
             entry = tasks[task]
             if task.exception() is None:
                 confirmed.setdefault(entry.stream, []).append(entry.id)
             else:
-                self._unconfirmed.append(entry)
-        failed = len(entries) - sum(len(v) for v in confirmed.values())
+                failed.append(entry)
+        lane = "late" if late else "fresh"
         if failed:
-            log.warning("outbox_publish_failed", count=failed, timed_out=len(pending))
-            self._unconfirmed += [tasks[t] for t in pending]
+            PUBLISH_FAILED.labels(lane).inc(len(failed))
+            log.warning("outbox_publish_failed", count=len(failed), timed_out=len(pending))
         if confirmed:
             await self._remove(confirmed)
+            PUBLISHED.labels(lane).inc(len(entries) - len(failed))
+        return failed
 
-    async def _publish_one(self, entry: Entry) -> None:
+    async def _publish_one(self, entry: Entry, late: bool) -> None:
         try:
             event = decode(entry.body.encode())
         except DecodeError as exc:
             # Written by this code, so never expected: logged and removed, not retried.
             log.error("outbox_entry_undecodable", stream=entry.stream, id=entry.id, error=str(exc))
             return
-        await self._bus.publish(event, late=_age(entry.id) > LATE_AFTER)
+        await self._bus.publish(event, late=late)
 
     async def _remove(self, confirmed: dict[str, list[str]]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -202,6 +293,17 @@ class OutboxRelay:
                 pipe.xdel(stream, *entry_ids)
             await pipe.execute()
         self.published += sum(len(v) for v in confirmed.values())
+
+    async def _measure(self) -> None:
+        """The gauges: how much waits in the streams, and since when."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stream in self._streams:
+                pipe.xlen(stream)
+                pipe.xrange(stream, count=1)
+            replies: list[Any] = await pipe.execute()
+        WAITING.set(sum(replies[0::2]))
+        firsts = [entries[0][0] for entries in replies[1::2] if entries]
+        OLDEST.set(max((_age(mid) for mid in firsts), default=0.0))
 
     async def pending(self) -> int:
         """Entries not yet published and removed, across every stream (readiness, tests)."""
@@ -218,7 +320,12 @@ class OutboxRelay:
 
 def _age(entry_id: str) -> float:
     """Seconds since Redis wrote the entry (its ID starts with the server's time in ms)."""
-    return time.time() - int(entry_id.split("-", 1)[0]) / 1000
+    return max(0.0, time.time() - int(entry_id.split("-", 1)[0]) / 1000)
+
+
+def _held_back(entry: Entry) -> bool:
+    """Whether the entry waited out an outage."""
+    return _age(entry.id) > LATE_AFTER
 
 
 def _streams_of(reply: Any) -> list[tuple[str, list[Any]]]:
