@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def suite(
-    names: list[str], load: Load, workdir: Path, broken: dict[str, str]
+    names: list[str], load: Load, workdir: Path, broken: dict[str, str], *, keep: bool = False
 ) -> list[Outcome]:
     """Every scenario named, in turn, on one cluster; a scenario whose fault could not be
     done or undone goes into `broken` with why, and the rest still run."""
@@ -44,7 +44,7 @@ async def suite(
             timeline = [asdict(x) for x in outcome.logins]
             (workdir / f"{name}.json").write_text(json.dumps(timeline))
     finally:
-        await cluster.stop()
+        await cluster.stop(remove=not keep)
     return outcomes
 
 
@@ -56,12 +56,17 @@ def main() -> None:
     parser.add_argument("--fault-at", type=float, default=15.0, help="seconds into the load")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "reliability.md")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "chaos")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the cluster's logs and data in the workdir"
+    )
     args = parser.parse_args()
     load = Load(rate=args.rate, duration=args.duration, fault_at=args.fault_at)
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     broken: dict[str, str] = {}
-    outcomes = asyncio.run(suite(args.scenarios.split(","), load, args.workdir, broken))
+    outcomes = asyncio.run(
+        suite(args.scenarios.split(","), load, args.workdir, broken, keep=args.keep)
+    )
     args.out.write_text(render(outcomes, load, "make chaos", time.monotonic() - t0, broken))
     print(f"wrote {args.out}")
 

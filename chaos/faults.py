@@ -146,9 +146,8 @@ async def count_dead_letters(fault: Fault, cluster: Cluster) -> None:
         fault.note("dead-lettered", str(dead.declaration_result.message_count))
 
 
-# Faults that are not about Redis run on the Sentinel setup: on the Redis Cluster a scan
-# fails today (the ticket store's pipelined evalsha is refused in cluster mode), which the
-# Redis Cluster failover scenario (last: one switch of the services' store) shows on its own.
+# Faults that are not about Redis run on the Sentinel setup; the Redis Cluster failover
+# scenario comes last, so the services' store is switched once.
 FAULTS = [
     Fault("replicas", "kill -9 of one replica of each service", "sentinel", kill_replicas,
           restart_killed),

@@ -68,8 +68,11 @@ def nginx_conf(prefix: Path, site: str, rabbit_ports: list[int], amqp_port: int)
         f"    {kind}_temp_path {prefix / 'temp' / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    # A node that refused a connection is skipped for a second, no longer: the services dial
+    # again every second, and after a whole-broker outage a longer mark (5 s, before) kept
+    # them off the nodes that had come back for up to that long.
     nodes = "".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in rabbit_ports
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;\n" for p in rabbit_ports
     )
     return f"""load_module {STREAM_MODULE};
 worker_processes 1;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ def common_env(
         "ML_NAMESPACE": namespace,
         "ML_PUBLIC_URL": public_url,
         "ML_WX_API_BASE": sandbox_url,
-        "ML_LOG_LEVEL": "WARNING",
+        # Quiet under load; ML_CLUSTER_LOG_LEVEL=INFO to follow one login through the logs.
+        "ML_LOG_LEVEL": os.environ.get("ML_CLUSTER_LOG_LEVEL", "WARNING"),
+        "ML_LOG_JSON": "1",
         # Every test client and fault run comes from 127.0.0.1: one IP's limits would stop it.
         "ML_RATE_TICKETS_PER_IP": UNLIMITED,
         "ML_RATE_QR_PER_IP": UNLIMITED,

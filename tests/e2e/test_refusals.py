@@ -7,7 +7,9 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from minilogin_testkit import Stack, code_from, next_status, wait_for_status
+from pymongo.errors import ServerSelectionTimeoutError
 
+from account.context import ACCOUNT
 from shared.clock import FakeClock
 from shared.keys import Keys
 from shared.tickets import TicketStatus
@@ -168,6 +170,35 @@ async def test_reused_authorization_code_is_refused(stack: Stack) -> None:
 
     assert status == 400
     assert body["error"] == "invalid_grant"
+    assert "already used" in body["error_description"]
+
+
+async def test_a_code_whose_exchange_a_store_failed_is_not_used_up(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MongoDB times out after the code was taken, before any token was made: the site gets
+    # 503 and retries, and the retry must not be refused as a stolen code's second use.
+    code, verifier = await _logged_in(stack)
+    users = stack.apps["account"][ACCOUNT].users
+    real = users.get_user
+    outage = [ServerSelectionTimeoutError("no primary within the timeout")]
+
+    async def failing_once(user_id: str, *, since: float | None = None) -> Any:
+        if outage:
+            raise outage.pop()
+        return await real(user_id, since=since)
+
+    monkeypatch.setattr(users, "get_user", failing_once)
+    status, body = await stack.exchange(code, verifier)
+    assert status == 503, body
+    assert body["error"] == "temporarily_unavailable"
+
+    status, body = await stack.exchange(code, verifier)
+    assert status == 200, body
+    claims = await stack.verify_id_token(body["id_token"])
+    assert claims["sub"]
+    status, body = await stack.exchange(code, verifier)
+    assert status == 400  # used now, and only once
     assert "already used" in body["error_description"]
 
 

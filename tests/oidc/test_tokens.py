@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from minilogin_testkit import Stack
 from oidc_testkit import (
     Client,
@@ -16,7 +17,9 @@ from oidc_testkit import (
     token_request,
     userinfo,
 )
+from pymongo.errors import ServerSelectionTimeoutError
 
+from account.context import ACCOUNT
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from shared.settings import DEV_ADMIN_TOKEN
 
@@ -139,6 +142,34 @@ async def test_refresh_tokens_rotate_and_an_old_one_revokes_the_whole_login(stac
     for access in (first["access_token"], second["access_token"]):
         status, body = await userinfo(stack, access)
         assert (status, body["error"]) == (401, "invalid_token")
+
+
+async def test_a_refresh_a_store_failed_can_be_retried_with_the_same_token(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MongoDB times out after the rotation: the app gets 503 and retries with the refresh
+    # token it holds, which must not count as a stolen copy's reuse and end the login.
+    spa = await register(stack, token_endpoint_auth_method="none", refresh_tokens=True)
+    user = (await stack.users())[0]
+    _, tokens = await exchange(stack, spa, await log_in(stack, spa, user["openid"]))
+    users = stack.apps["account"][ACCOUNT].users
+    real = users.get_user
+    outage = [ServerSelectionTimeoutError("no primary within the timeout")]
+
+    async def failing_once(user_id: str, *, since: float | None = None) -> Any:
+        if outage:
+            raise outage.pop()
+        return await real(user_id, since=since)
+
+    monkeypatch.setattr(users, "get_user", failing_once)
+    status, body = await refresh(stack, spa, tokens["refresh_token"])
+    assert (status, body["error"]) == (503, "temporarily_unavailable")
+
+    status, again = await refresh(stack, spa, tokens["refresh_token"])
+    assert status == 200, again
+    assert (await userinfo(stack, again["access_token"]))[0] == 200
+    status, _ = await refresh(stack, spa, again["refresh_token"])
+    assert status == 200  # the login goes on
 
 
 async def test_a_disabled_account_can_no_longer_refresh_its_tokens(stack: Stack) -> None:

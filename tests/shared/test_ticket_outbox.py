@@ -173,11 +173,16 @@ class SlowLateBus(GatedBus):
         self.confirm_late = asyncio.Event()
         self.late_in_flight = 0
         self.most_late_in_flight = 0
+        self.late_order: list[str] = []  # tickets of the late publishes, as they began
+        self.window_full = asyncio.Event()  # a whole window of late publishes awaits confirms
 
     async def publish(self, event: Event, *, late: bool = False) -> None:
         if late and self.up:
+            self.late_order.append(event.ticket_id)
             self.late_in_flight += 1
             self.most_late_in_flight = max(self.most_late_in_flight, self.late_in_flight)
+            if self.late_in_flight >= relay_module.LATE_WINDOW:
+                self.window_full.set()
             try:
                 await self.confirm_late.wait()
             finally:
@@ -185,7 +190,7 @@ class SlowLateBus(GatedBus):
         await super().publish(event, late=late)
 
 
-async def test_a_fresh_entry_leaves_at_once_while_the_backlog_goes_out_at_its_own_pace(
+async def test_a_fresh_entry_leaves_at_once_while_the_backlog_goes_out_newest_first(
     redis: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()
@@ -209,7 +214,11 @@ async def test_a_fresh_entry_leaves_at_once_while_the_backlog_goes_out_at_its_ow
         got = await received(bus, LOGIN)  # none of the backlog is confirmed yet
         assert {e.ticket_id for e in got} == {fresh}
         assert bus.late == []
-        assert 0 < bus.most_late_in_flight <= relay_module.LATE_WINDOW
+        await asyncio.wait_for(bus.window_full.wait(), TIMEOUT)
+        assert bus.most_late_in_flight == relay_module.LATE_WINDOW
+        # Newest first: the first window holds only the last logins' events (10 logins, 30
+        # events, leave room for entries Redis wrote in the same millisecond).
+        assert set(bus.late_order[: relay_module.LATE_WINDOW]) <= set(backlog[-10:])
         bus.confirm_late.set()
         async with asyncio.timeout(TIMEOUT):
             while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications

@@ -36,6 +36,19 @@ return {0}
 """
 
 
+# Put a taken code back, if the redemption that took it (ARGV[1], its sid) is still the one
+# on record: its tokens were never issued (a store failed on the way), so the client's retry
+# of the same request must not look like a stolen code. ARGV[3] is what is left of its life.
+_PUT_BACK = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
 class InvalidGrant(AppError):
     code = "invalid_grant"
     message = "The authorization code is invalid, expired, already used, or not yours."
@@ -69,6 +82,7 @@ class CodeStore:
         self._redis = redis
         self._keys = keys
         self._take = redis.register_script(_TAKE)
+        self._put_back = redis.register_script(_PUT_BACK)
 
     def prepare(self, grant: CodeGrant) -> tuple[str, Callable[[Pipeline], object]]:
         """A new code, and the write that stores it, to queue on a pipeline."""
@@ -101,6 +115,16 @@ class CodeStore:
         if not verify_pkce(verifier, grant.code_challenge):
             raise InvalidGrant("code_verifier does not match the code_challenge (PKCE S256).")
         return grant
+
+    async def put_back(self, code: str, grant: CodeGrant, *, sid: str, now: float) -> bool:
+        """Undo `redeem` by `sid` when no tokens came of it; False if the code had expired
+        meanwhile or was redeemed again (then it stays used)."""
+        left = int(grant.auth_time + CODE_TTL - now)
+        if left < 1:
+            return False
+        digest = ids.sha256_hex(code)
+        keys = [self._keys.auth_code(digest), self._keys.auth_code_used(digest)]
+        return bool(await self._put_back(keys=keys, args=[sid, json.dumps(asdict(grant)), left]))
 
 
 def s256(verifier: str) -> str:

@@ -39,6 +39,18 @@ return 'unknown'
 """
 
 
+# Undo a rotation whose new token (ARGV[2]) was never handed out: `presented` (ARGV[1])
+# becomes current again, and not an old token, if the family still has the new one current.
+_ROLL_BACK = """
+if redis.call('HGET', KEYS[1], 'current') == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'current', ARGV[1])
+  redis.call('HDEL', KEYS[1], 'old:' .. ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
 class RefreshReused(InvalidGrant):
     message = "The refresh token was already used; every token of its login is now revoked."
 
@@ -70,6 +82,7 @@ class GrantStore:
         # A revocation is remembered as long as an access token of the grant may live.
         self._access_ttl = access_ttl
         self._rotate = redis.register_script(_ROTATE)
+        self._roll_back = redis.register_script(_ROLL_BACK)
 
     async def start_family(self, family: Family, *, ttl: int) -> str:
         """The grant's first refresh token."""
@@ -116,6 +129,16 @@ class GrantStore:
             auth_time=int(fields["auth_time"]),
         )
         return family, fresh
+
+    async def roll_back(self, presented: str, fresh: str) -> bool:
+        """Undo `rotate` when its new token never reached the client (a store failed on the
+        way): the client's retry with the token it holds must not look like a stolen copy
+        and end the login. False if the family moved on or was revoked meanwhile."""
+        parts = split_refresh_token(presented)
+        if parts is None:
+            return False
+        args = [ids.sha256_hex(presented), ids.sha256_hex(fresh)]
+        return bool(await self._roll_back(keys=[self._keys.grant(parts[0])], args=args))
 
     async def scope_of(self, token: str) -> str:
         """The scope the login of `token` granted ("" if no such family)."""

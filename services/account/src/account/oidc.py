@@ -4,6 +4,7 @@ client_secret_post, public ones by client_id alone), and userinfo."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from account.claims import PROFILE_CLAIMS, SCOPES, granted, narrowed, person_claims
 from account.clients import CLIENT, authenticate, read_form
-from account.codes import CodeReused, InvalidGrant
+from account.codes import CodeGrant, CodeReused, InvalidGrant
 from account.context import ACCOUNT, Account
 from account.cors import preflight
 from account.grants import Family, RefreshReused, new_sid
@@ -152,6 +153,19 @@ async def _code_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
     except InvalidGrant:
         log.info("token_refused", client_id=app.client_id)
         raise
+    try:
+        return await _code_tokens(acct, app, grant, sid)
+    except Exception:
+        # No tokens left here (a store failed on the way: a 503 the client retries). The
+        # code goes back, or that retry would be refused as a stolen code's second use.
+        with contextlib.suppress(Exception):
+            if await acct.codes.put_back(code, grant, sid=sid, now=acct.clock.now()):
+                await acct.grants.revoke(sid)  # a refresh family begun, never handed out
+                log.info("code_put_back", client_id=app.client_id)
+        raise
+
+
+async def _code_tokens(acct: Account, app: App, grant: CodeGrant, sid: str) -> dict[str, Any]:
     scope = granted(grant.scope)
     refresh = None
     if app.refresh_tokens:
@@ -196,6 +210,22 @@ async def _refresh_grant(acct: Account, app: App, form: Any) -> dict[str, Any]:
     except RefreshReused:
         log.warning("refresh_token_reused", client_id=app.client_id)
         raise
+    try:
+        return await _refreshed_tokens(acct, app, family, fresh, asked)
+    except InvalidGrant:
+        raise  # the account disabled or gone: the login was revoked on purpose
+    except Exception:
+        # The new token never left (a store failed on the way: a 503 the client retries
+        # with the token it holds, which must not look like a stolen copy's reuse).
+        with contextlib.suppress(Exception):
+            if await acct.grants.roll_back(presented, fresh):
+                log.info("refresh_rolled_back", client_id=app.client_id)
+        raise
+
+
+async def _refreshed_tokens(
+    acct: Account, app: App, family: Family, fresh: str, asked: str
+) -> dict[str, Any]:
     scope = (narrowed(family.scope, asked) if asked else None) or family.scope
     # As fresh as a login would read it: an account disabled since stops refreshing too.
     user = await acct.users.get_user(

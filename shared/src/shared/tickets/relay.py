@@ -10,7 +10,7 @@ the streams hold the events until it is back, and the requests that wrote them n
 
 When the broker returns, what it held back goes out beside the fresh entries, not ahead of
 them: the relay reads through the backlog at once, publishes fresh entries as it finds them,
-and hands held-back ones to a pump that keeps `LATE_WINDOW` of them in flight. A login
+and hands held-back ones to a pump that keeps `LATE_WINDOW` of them in flight, newest first. A login
 started after the outage then waits on neither the backlog's publishes nor its confirms.
 """
 
@@ -103,6 +103,7 @@ class OutboxRelay:
         self._unconfirmed: list[Entry] = []  # read, published without a confirm: again
         self._late: deque[Entry] = deque()  # read, held back by an outage: for the pump
         self._late_wake = asyncio.Event()
+        self._reading_on = False  # a read came back full: the streams hold more unread
         self._abandoned: set[asyncio.Task[None]] = set()
         self.published = 0  # entries confirmed by the broker and removed (metrics, tests)
 
@@ -185,27 +186,36 @@ class OutboxRelay:
         elif shards:
             read, more = await self._read(shards)
             entries += read
+            self._reading_on = bool(more)
             if more:  # a batch came back full: the rest of the backlog, and what follows it
                 self._due.update(more)
                 self._wake.set()
         fresh = [e for e in entries if not _held_back(e)]
         if len(fresh) < len(entries):
-            self._late.extend(e for e in entries if _held_back(e))
+            # In the order Redis wrote them, across streams: the pump takes from the end.
+            held = [*self._late, *(e for e in entries if _held_back(e))]
+            self._late = deque(sorted(held, key=_written))
+        if self._late and not self._reading_on:
             self._late_wake.set()
         if fresh:
             self._unconfirmed += await self._publish(fresh, late=False)
 
     async def _pump_late(self) -> None:
-        """Publishes held-back entries, `LATE_WINDOW` at a time, while the broker is up."""
+        """Publishes held-back entries, newest first, `LATE_WINDOW` at a time, while the broker
+        is up."""
         task = asyncio.current_task()
         while True:
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError  # swallowed by redis-py on the way, as in run
-            if not self._late or not self._bus.ready():
+            # While the relay reads on, the newest entries are still to come.
+            reading = self._reading_on and len(self._late) < LATE_HELD
+            if not self._late or not self._bus.ready() or reading:
                 self._late_wake.clear()
                 await self._nap(self._late_wake)
                 continue
-            window = [self._late.popleft() for _ in range(min(LATE_WINDOW, len(self._late)))]
+            # Newest first: those people are the likeliest to be still watching their page,
+            # and the longest-waiting have already waited out the whole outage.
+            window = [self._late.pop() for _ in range(min(LATE_WINDOW, len(self._late)))]
             try:
                 failed = await self._publish(window, late=True)
             except RedisError as exc:
@@ -215,7 +225,7 @@ class OutboxRelay:
             if len(self._late) < LATE_HELD <= len(self._late) + len(window):
                 self._wake.set()  # room again: the relay reads on
             if failed:
-                self._late.extendleft(reversed(failed))
+                self._late.extend(reversed(failed))
                 self._late_wake.clear()
                 await self._nap(self._late_wake)  # not straight back at a broker in trouble
 
@@ -321,6 +331,12 @@ class OutboxRelay:
 def _age(entry_id: str) -> float:
     """Seconds since Redis wrote the entry (its ID starts with the server's time in ms)."""
     return max(0.0, time.time() - int(entry_id.split("-", 1)[0]) / 1000)
+
+
+def _written(entry: Entry) -> tuple[int, int]:
+    """When Redis wrote the entry: its ID, the server's time in ms and a sequence number."""
+    ms, _, seq = entry.id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _held_back(entry: Entry) -> bool:
