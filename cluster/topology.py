@@ -302,9 +302,11 @@ class Cluster:
             *(self._wait_ready(f"rabbit-{i}", join=False) for i in self.rabbit_indexes)
         )
         seed = self.rabbit_node(1)
-        await asyncio.gather(
-            *(self.ctl.join(self.rabbit_node(i), seed) for i in self.rabbit_indexes if i != 1)
-        )
+        # One at a time: two nodes joining at once now and then failed to start again
+        # (a Mnesia schema merge raced, `start_app` exited 69).
+        for i in self.rabbit_indexes:
+            if i != 1:
+                await self.ctl.join(self.rabbit_node(i), seed)
         await self.ctl.wait_running(seed, [self.rabbit_node(i) for i in self.rabbit_indexes])
 
     def _redis_cluster_nodes(self) -> list[redis_nodes.RedisNode]:
