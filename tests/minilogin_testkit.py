@@ -28,12 +28,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from PIL import Image
 from pymongo import AsyncMongoClient
+from pymongo.errors import ServerSelectionTimeoutError
 
 import account.app
 import notifier.app
 import qr_issuer.app
 import scan_gateway.app
 from account.consumers import QUEUES
+from account.context import ACCOUNT
 from bench.topology import free_port as free_port  # one port picker for tests and bench
 from devstack.embedded import build_app
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, seed_demo
@@ -215,6 +217,21 @@ class Stack:
             issuer=self.public,
         )
         return claims
+
+
+def fail_next_user_read(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account service's next read of a user times out, as a MongoDB that stopped
+    answering would (a 503 for the request); the reads after it go through."""
+    users = stack.apps["account"][ACCOUNT].users
+    real = users.get_user
+    outage = [ServerSelectionTimeoutError("no primary within the timeout")]
+
+    async def failing_once(user_id: str, *, since: float | None = None) -> Any:
+        if outage:
+            raise outage.pop()
+        return await real(user_id, since=since)
+
+    monkeypatch.setattr(users, "get_user", failing_once)
 
 
 async def ask_binding_setup(

@@ -6,10 +6,14 @@ from typing import Any, cast
 
 import aiohttp
 import pytest
-from minilogin_testkit import Stack, code_from, next_status, wait_for_status
-from pymongo.errors import ServerSelectionTimeoutError
+from minilogin_testkit import (
+    Stack,
+    code_from,
+    fail_next_user_read,
+    next_status,
+    wait_for_status,
+)
 
-from account.context import ACCOUNT
 from shared.clock import FakeClock
 from shared.keys import Keys
 from shared.tickets import TicketStatus
@@ -179,16 +183,7 @@ async def test_a_code_whose_exchange_a_store_failed_is_not_used_up(
     # MongoDB times out after the code was taken, before any token was made: the site gets
     # 503 and retries, and the retry must not be refused as a stolen code's second use.
     code, verifier = await _logged_in(stack)
-    users = stack.apps["account"][ACCOUNT].users
-    real = users.get_user
-    outage = [ServerSelectionTimeoutError("no primary within the timeout")]
-
-    async def failing_once(user_id: str, *, since: float | None = None) -> Any:
-        if outage:
-            raise outage.pop()
-        return await real(user_id, since=since)
-
-    monkeypatch.setattr(users, "get_user", failing_once)
+    fail_next_user_read(stack, monkeypatch)
     status, body = await stack.exchange(code, verifier)
     assert status == 503, body
     assert body["error"] == "temporarily_unavailable"

@@ -14,10 +14,12 @@ import pytest
 from aiohttp import WSMsgType, web
 from minilogin_testkit import Browser, Stack, next_status, wait_for_status
 from raw_socket import RawSocket
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 import notifier.app
 from notifier.context import NOTIFIER
 from notifier.hub import BrowserSocket, Hub
+from shared.tickets import Ticket
 
 Socket = aiohttp.ClientWebSocketResponse
 
@@ -169,3 +171,29 @@ async def test_a_browser_that_leaves_is_forgotten(
     await ws.close()
     await asyncio.wait_for(left.wait(), 5)
     assert len(hub) == 0
+
+
+async def test_a_change_whose_ticket_redis_could_not_give_is_read_again_and_told(
+    stack: Stack, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event comes on the notifier's fan-out queue, which never redelivers: a read of the
+    # ticket that fails (Redis paused) must be tried again, or the browser hears nothing
+    # until the ticket's end.
+    user = (await stack.users())[0]
+    n = stack.apps["notifier"][NOTIFIER]
+    ticket, _ = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        assert (await next_status(ws))["status"] == "pending"
+        real = n.ticket
+        outage = [RedisTimeoutError("Timeout reading from socket")] * 2
+
+        async def paused_twice(ticket_id: str) -> Ticket | None:
+            if outage:
+                raise outage.pop()
+            return await real(ticket_id)
+
+        monkeypatch.setattr(n, "ticket", paused_twice)
+        status, scan = await stack.scan(ticket["ticket"], user["openid"])
+        assert status == 200, scan
+        assert (await next_status(ws))["status"] == "scanned"
+        assert outage == []

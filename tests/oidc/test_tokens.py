@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from minilogin_testkit import Stack
+from minilogin_testkit import Stack, fail_next_user_read
 from oidc_testkit import (
     Client,
     exchange,
@@ -17,9 +17,7 @@ from oidc_testkit import (
     token_request,
     userinfo,
 )
-from pymongo.errors import ServerSelectionTimeoutError
 
-from account.context import ACCOUNT
 from devstack.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from shared.settings import DEV_ADMIN_TOKEN
 
@@ -152,16 +150,7 @@ async def test_a_refresh_a_store_failed_can_be_retried_with_the_same_token(
     spa = await register(stack, token_endpoint_auth_method="none", refresh_tokens=True)
     user = (await stack.users())[0]
     _, tokens = await exchange(stack, spa, await log_in(stack, spa, user["openid"]))
-    users = stack.apps["account"][ACCOUNT].users
-    real = users.get_user
-    outage = [ServerSelectionTimeoutError("no primary within the timeout")]
-
-    async def failing_once(user_id: str, *, since: float | None = None) -> Any:
-        if outage:
-            raise outage.pop()
-        return await real(user_id, since=since)
-
-    monkeypatch.setattr(users, "get_user", failing_once)
+    fail_next_user_read(stack, monkeypatch)
     status, body = await refresh(stack, spa, tokens["refresh_token"])
     assert (status, body["error"]) == (503, "temporarily_unavailable")
 

@@ -89,6 +89,14 @@ async def relaying(
         await relay.close()
 
 
+async def all_removed(relay: OutboxRelay) -> None:
+    """Until the relay has removed every entry it published."""
+    async with asyncio.timeout(TIMEOUT):
+        # Removal follows the confirm by a round trip, and Redis tells no one.
+        while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications
+            await asyncio.sleep(0.01)
+
+
 async def login_moves(store: TicketStore, clock: FakeClock) -> str:
     ticket = new_ticket(clock)
     await store.create(ticket, RETENTION)
@@ -115,10 +123,7 @@ async def check_events_leave_once_the_broker_is_back(redis: aioredis.Redis, keys
         # The values the script took from the ticket.
         assert confirmed.trace_id == ticket.trace_id
         assert confirmed.payload.model_dump()["client_id"] == ticket.client_id
-        async with asyncio.timeout(TIMEOUT):
-            # Removal follows the confirm by a round trip, and Redis tells no one.
-            while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications
-                await asyncio.sleep(0.01)
+        await all_removed(relay)
 
 
 async def test_events_of_moves_made_while_the_broker_is_away_are_published_when_it_returns(
@@ -220,9 +225,7 @@ async def test_a_fresh_entry_leaves_at_once_while_the_backlog_goes_out_newest_fi
         # events, leave room for entries Redis wrote in the same millisecond).
         assert set(bus.late_order[: relay_module.LATE_WINDOW]) <= set(backlog[-10:])
         bus.confirm_late.set()
-        async with asyncio.timeout(TIMEOUT):
-            while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications
-                await asyncio.sleep(0.01)
+        await all_removed(relay)
         assert len(bus.late) == 3 * len(backlog)
 
 
@@ -249,9 +252,7 @@ async def test_the_metrics_show_what_waits_in_the_outbox_and_what_left(
     async with relaying(redis, keys, bus) as relay:
         bus.restore()
         await received(bus, LOGIN)
-        async with asyncio.timeout(TIMEOUT):
-            while await relay.pending():  # noqa: ASYNC110  # polling a store without notifications
-                await asyncio.sleep(0.01)
+        await all_removed(relay)
     await idle._measure()
     assert _sample("minilogin_outbox_entries") == 0
     # Other tests' relays may count too (the counter is the process's).

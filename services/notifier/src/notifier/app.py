@@ -10,7 +10,7 @@ from notifier import aiohttp_takeover, routes
 from notifier.context import NOTIFIER, Notifier
 from notifier.expiry import ExpiryScheduler, lifetime_ended
 from notifier.hub import HEARTBEAT, Hub
-from notifier.push import publish_status
+from notifier.push import tell_waiting
 from notifier.settings import NotifierSettings
 from shared.clock import Clock, SystemClock
 from shared.events import Event, EventType
@@ -49,9 +49,8 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
         app[NOTIFIER] = n
 
         async def on_event(event: Event) -> None:
-            subs = n.hub.event(event.ticket_id)
-            if subs:
-                await publish_status(n, event.ticket_id, subs)
+            if n.hub.event(event.ticket_id):
+                await tell_waiting(n, event.ticket_id)
 
         # Every replica gets every change of a ticket on its own queue and serves its own
         # browsers. ticket.issued is left out: no browser waits on a ticket before it exists.
@@ -62,8 +61,7 @@ def install(app: web.Application, settings: NotifierSettings, clock: Clock) -> N
             # That queue is transient: while a broker restart had it gone, changes went by
             # unseen. Every ticket a browser here waits on is read again instead.
             for ticket_id in {sock.ticket_id for sock in n.hub.sockets()}:
-                if subs := n.hub.get(ticket_id):
-                    await publish_status(n, ticket_id, subs)
+                await tell_waiting(n, ticket_id)
 
         def bus_back() -> None:
             task = asyncio.create_task(catch_up(), name="notifier-catch-up")
