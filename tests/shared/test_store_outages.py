@@ -15,8 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from minilogin_testkit import free_port, pause, server_process
 from pymongo import AsyncMongoClient
+from redis import exceptions as redis_errors
 
 from bench.topology import secantus_command
+from shared.errors import is_store_outage
 from shared.mongo import open_mongo
 from shared.web import middlewares
 
@@ -73,3 +75,27 @@ async def test_a_paused_mongodb_gets_a_quick_503_and_answers_again_when_it_resum
     server.send_signal(signal.SIGCONT)
     async with client.get("/users") as resp:
         assert resp.status == 200
+
+
+@pytest.mark.parametrize(
+    ("exc", "outage"),
+    [
+        (redis_errors.ConnectionError("Connection refused"), True),
+        (redis_errors.TimeoutError("Timeout reading from socket"), True),
+        # A Redis Cluster or Sentinel failover under way: each passes within seconds.
+        (redis_errors.ClusterDownError("CLUSTERDOWN The cluster is down"), True),
+        (redis_errors.SlotNotCoveredError('Slot "866" is not covered by the cluster.'), True),
+        (redis_errors.ReadOnlyError("You can't write against a read only replica."), True),
+        (redis_errors.MovedError("866 127.0.0.1:7001"), True),
+        (redis_errors.TryAgainError("TRYAGAIN"), True),
+        # Misconfiguration or our own bug: no retry mends it.
+        (redis_errors.AuthenticationError("invalid password"), False),
+        (redis_errors.ResponseError("WRONGTYPE"), False),
+        (ValueError("a bug"), False),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_failover_errors_are_outages_and_misconfigurations_are_not(
+    exc: Exception, outage: bool
+) -> None:
+    assert is_store_outage(exc) is outage

@@ -6,9 +6,12 @@ from typing import Any, ClassVar
 
 from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import (
+    AskError,
     AuthenticationError,
     AuthorizationError,
     ClusterDownError,
+    ReadOnlyError,
+    SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -125,12 +128,17 @@ class TemporarilyUnavailable(AppError):
 # What redis-py and PyMongo raise when the server is unreachable or does not answer within
 # ML_REDIS_TIMEOUT / ML_MONGO_TIMEOUT (PyMongo's ConnectionFailure covers AutoReconnect,
 # NetworkTimeout and ServerSelectionTimeoutError; its other timeouts say so in `.timeout`),
-# or when a Redis Cluster or Sentinel primary is failing over.
+# or when a Redis Cluster or Sentinel primary is failing over: a slot no node serves yet, a
+# write that reached a primary just demoted (READONLY), a slot still moving (MOVED or ASK
+# past the client's own redirects).
 _STORE_OUTAGES = (
     RedisConnectionError,
     RedisTimeoutError,
     ClusterDownError,  # MasterDownError too
     TryAgainError,
+    SlotNotCoveredError,
+    ReadOnlyError,
+    AskError,  # MovedError too
     ConnectionFailure,
 )
 # Raised as connection errors, but a wrong password or ACL is a misconfiguration that no

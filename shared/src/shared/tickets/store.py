@@ -134,10 +134,11 @@ class TicketStore:
 
         `scanner` set: only the WeChat user who scanned may make this move. `only_from`
         narrows the states the move may start from (cancel only a ticket nobody has scanned
-        yet). `also` queues
-        more commands on a pipeline sent with the transition in one round trip; they run
-        first and whatever the outcome, so they may only write what is harmless when the
-        move is refused (a new key nobody knows about yet).
+        yet). `also` queues more commands that are written before the move, whatever its
+        outcome, so they may only write what is harmless when the move is refused (a new key
+        nobody knows about yet): on one server, on a pipeline with the transition, one round
+        trip; on a Redis Cluster, acknowledged first, since their keys live on other nodes
+        and the move's event may otherwise reach someone (a code in a browser) before them.
         """
         sources = [
             s
@@ -146,6 +147,13 @@ class TicketStore:
         ]
         args = self._args(ticket_id, sources, to, scanner, announce, changes)
         keys = [self._keys.ticket(ticket_id), self._keys.outbox_of(ticket_id)]
+        if also is not None and isinstance(self._redis, RedisCluster):
+            # A Cluster pipeline sends to each node apart, and after a failover resends to
+            # the new one later: nothing would keep these writes ahead of the move.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                also(pipe)
+                await pipe.execute()
+            also = None
         if also is None:
             result = await self._transition(keys=keys, args=args)
         else:
