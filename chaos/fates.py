@@ -23,6 +23,8 @@ class Login:
     started: float
     openid: str
     retry_of: int | None = None  # index of the login whose retryable failure started this one
+    issued: float | None = None  # the ticket was created
+    scanned: float | None = None  # the phone's scan was accepted
     confirmed: float | None = None  # the phone's confirm was accepted
     told: float | None = None  # the browser learned the outcome
     ended: float | None = None

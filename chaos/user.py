@@ -107,7 +107,7 @@ async def login(
         ticket, cookie, verifier, nonce, image = await with_retries(
             client.create_ticket, patience.browser
         )
-        record.ticket = ticket
+        record.ticket, record.issued = ticket, clock()
         await with_retries(lambda: client.qr_image(image, cookie), patience.browser)
         browser = Browser(client, ticket, cookie)
         browser.start()
@@ -115,6 +115,7 @@ async def login(
             record.end(clock(), Fate.FAILED_UNCLEAR, f"browser saw {browser.status or 'nothing'}")
             return
         session, _ = await with_retries(lambda: client.phone_scan(ticket), patience.phone)
+        record.scanned = clock()
         record.think = THINK_TIME
         await asyncio.sleep(THINK_TIME)  # the person reads the confirm page
         await confirm(client, ticket, session, patience.phone)

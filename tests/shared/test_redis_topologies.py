@@ -12,7 +12,7 @@ from minilogin_testkit import free_port, server_process
 
 from shared.clock import FakeClock
 from shared.keys import Keys
-from shared.redis import _hosts, close_redis, open_redis
+from shared.redis import _hosts, _Sentinels, close_redis, open_redis
 from shared.tickets import Ticket, TicketStatus, TicketStore
 
 
@@ -84,3 +84,29 @@ def test_commands_packed_in_c_match_redis_py_byte_for_byte() -> None:
         ("SCRIPT LOAD", "return 1"),
     ):
         assert b"".join(ours.pack_command(*args)) == b"".join(theirs.pack_command(*args))
+
+
+@pytest.mark.parametrize(
+    ("flags", "dialled"),
+    [
+        ("master", True),
+        # Paused, or too busy to answer a ping in time: dialled, and used once it answers.
+        ("master,s_down", True),
+        ("master,s_down,o_down", True),
+        # Being replaced: no primary until the failover is over.
+        ("master,s_down,o_down,failover_in_progress", False),
+        ("slave", False),
+    ],
+)
+def test_a_primary_the_sentinels_flag_down_is_still_dialled_unless_it_is_being_replaced(
+    flags: str, dialled: bool
+) -> None:
+    sentinels = _Sentinels([("127.0.0.1", 1)])  # type: ignore[no-untyped-call]
+    state = {
+        "flags": flags,
+        "is_master": "master" in flags.split(","),
+        "is_sdown": "s_down" in flags,
+        "is_odown": "o_down" in flags,
+        "num-other-sentinels": 2,
+    }
+    assert sentinels.check_master_state(state, "mymaster") is dialled

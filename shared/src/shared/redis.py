@@ -36,6 +36,23 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
 DEFAULT_TIMEOUT = 2.0
 
 
+class _Sentinels(Sentinel):
+    """Sentinels whose primary is used again as soon as it answers.
+
+    redis-py skips a primary the Sentinels flag as down. A paused or overloaded primary is
+    flagged after `down-after-milliseconds` and cleared only by a Sentinel's next ping, up to
+    a second after it answers again: every new connection meanwhile was refused though the
+    primary was serving (a login then waited a Retry-After more). While no failover is under
+    way there is no other primary to go to, so the flagged one is dialled: if it is really
+    down the connection fails just as fast. During a failover nothing is dialled."""
+
+    def check_master_state(self, state: dict[str, Any], service_name: str) -> bool:
+        flags = set(str(state.get("flags", "")).split(","))
+        if not state["is_master"] or "failover_in_progress" in flags:
+            return False
+        return bool(state["num-other-sentinels"] >= self.min_other_sentinels)
+
+
 def open_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> aioredis.Redis:
     """A client for `url` whose connects and commands give up after `timeout` seconds with
     redis-py's ConnectionError or TimeoutError (a 503 for the request)."""
@@ -60,7 +77,7 @@ def open_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> aioredis.Redis:
             raise ValueError("redis+sentinel:// URLs name the primary: .../<primary-name>/<db>")
         db = int(path[1]) if len(path) > 1 else 0
         # redis-py leaves Sentinel's constructor untyped.
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = _Sentinels(  # type: ignore[no-untyped-call]
             _hosts(parts.netloc, 26379),
             socket_timeout=2,
             sentinel_kwargs={"password": password} if password else None,
