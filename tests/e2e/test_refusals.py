@@ -51,6 +51,29 @@ async def test_second_scanner_is_refused_when_ticket_already_scanned(stack: Stac
     assert before["scanner_openid"] == alice["openid"]
 
 
+async def test_a_scan_the_same_person_sends_again_gets_a_session_not_a_refusal(
+    stack: Stack,
+) -> None:
+    # The phone's first scan went through but its answer was lost (a gateway, a store
+    # failover): the retry, by the same WeChat user, carries on the login.
+    alice = (await stack.users())[0]
+    browser = stack.browser()
+    ticket, _ = await browser.ticket()
+    async with browser.socket(ticket["ticket"]) as ws:
+        status, first = await stack.scan(ticket["ticket"], alice["openid"])
+        assert status == 200, first
+        status, again = await stack.scan(ticket["ticket"], alice["openid"])
+        assert status == 200, again
+        assert again["session"] != first["session"]
+        assert again["site"] == first["site"]
+        assert (await _ticket_state(stack, ticket["ticket"]))["status"] == "scanned"
+        status, body = await stack.post(
+            "/mp/v1/confirm", {"ticket": ticket["ticket"], "session": again["session"]}
+        )
+        assert status == 200, body
+        await wait_for_status(ws, "succeeded")
+
+
 async def test_confirm_by_a_different_wechat_user_is_refused(stack: Stack) -> None:
     alice, bob = (await stack.users())[:2]
     ticket, _, _ = await _scanned(stack, alice["openid"])

@@ -16,7 +16,7 @@ from scan_gateway.proximity import FarAwayConfirmationRequired, FarAwayRefused, 
 from scan_gateway.sessions import ScanSession
 from shared import ids, logs
 from shared.errors import AppError
-from shared.registry import FarAwayPolicy
+from shared.registry import Connection, FarAwayPolicy
 from shared.tickets import (
     IllegalTransition,
     Ticket,
@@ -196,12 +196,16 @@ async def scan(request: web.Request) -> web.Response:
     body = await read_json(request, ScanRequest)
     now = gw.clock.now()
     ticket = await _live(gw.tickets, body.ticket, now)
-    if ticket.status != TicketStatus.PENDING:
+    # A scanned ticket may be this phone's own scan whose answer it never got (a gateway or
+    # a store failover lost it): it is told who scanned only after code2Session.
+    if ticket.status not in (TicketStatus.PENDING, TicketStatus.SCANNED):
         raise refusal("illegal_transition", ticket.status, TicketStatus.SCANNED)
     conn = await gw.registry.connection(ticket.connection_id)
     mp = mini_program(conn, gw.settings, gw.box)
     wx = await gw.wechat.code2session(mp.appid, mp.secret, body.code)
     await gw.limiter.hit("scan-user", wx.openid, limit=gw.settings.rate_scans_per_user, per=60)
+    if ticket.status == TicketStatus.SCANNED and ticket.scanner_openid != wx.openid:
+        raise TicketAlreadyScanned()
     pc_place, phone_place, near = _nearness(gw, ticket.pc_ip, ip)
     if near.far and conn.far_away == FarAwayPolicy.REFUSE:
         # After code2Session, so only a real WeChat user (rate-limited) can end a login.
@@ -226,6 +230,12 @@ async def scan(request: web.Request) -> web.Response:
         ),
         ttl=int(ticket.expires_at - now) + 5,
     )
+    if ticket.status == TicketStatus.SCANNED:
+        # The same person again: a new session for the phone, the ticket as it is.
+        await gw.sessions.store(store_session)
+        with logs.bound(trace_id=ticket.trace_id):
+            log.info("scan_repeated", ticket_id=ticket.id)
+        return await _scanned(gw, ticket, conn, session, pc_place, phone_place, near, body)
     # The session is written in the transition's round trip; if the scan is refused, it is
     # a session whose token nobody was given, and it expires unused.
     ticket = await lifecycle.scan(
@@ -248,6 +258,20 @@ async def scan(request: web.Request) -> web.Response:
             proximity=near.proximity.value,
         )
     SCANS_BY_PROXIMITY.labels(near.proximity.value, "scanned").inc()
+    return await _scanned(gw, ticket, conn, session, pc_place, phone_place, near, body)
+
+
+async def _scanned(
+    gw: Gateway,
+    ticket: Ticket,
+    conn: Connection,
+    session: str,
+    pc_place: Place,
+    phone_place: Place,
+    near: Nearness,
+    body: ScanRequest,
+) -> web.Response:
+    """What the phone is told of a scan: the site, the request, and its session."""
     app = await gw.registry.app(ticket.client_id)
     return web.json_response(
         {

@@ -52,6 +52,12 @@ class SessionStore:
 
         return token, store
 
+    async def store(self, writes: Callable[[Pipeline], object]) -> None:
+        """Store a session `prepare` made, on its own (no ticket move goes with it)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            writes(pipe)
+            await pipe.execute()
+
     async def require(self, token: str, ticket: str) -> ScanSession:
         raw = await self._redis.get(self._keys.scan_session(ids.sha256_hex(token)))
         if raw is None:
