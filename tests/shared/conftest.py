@@ -79,10 +79,12 @@ async def open_test_bus(
     url = f"memory://{ns}" if request.param == "memory" else REAL_AMQP_URL
     queue_type = "classic" if request.param == "rabbit-classic" else "quorum"
     handles: list[Bus] = []
+    delays: set[float] = set()  # each names a delay queue of the namespace
 
     async def open_one(retry_delays: Sequence[float] = FAST_RETRIES) -> Bus:
         bus = await open_bus(url, ns, queue_type, retry_delays=retry_delays)
         handles.append(bus)
+        delays.update(retry_delays)
         return bus
 
     try:
@@ -95,7 +97,8 @@ async def open_test_bus(
             await bus.close()
         if request.param != "memory":
             # A fresh handle: deleting queues under live consumers makes the broker cancel them.
-            cleaner = await RabbitBus.connect(url, ns)
+            # With every delay the handles used: their delay queues go too.
+            cleaner = await RabbitBus.connect(url, ns, retry_delays=sorted(delays))
             try:
                 prefix = f"{ns}."
                 await cleaner.delete_everything(
