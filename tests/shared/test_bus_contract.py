@@ -267,9 +267,11 @@ async def test_failing_handler_is_retried_after_each_backoff_delay_then_dead_let
     assert len(seen) == len(delays) + 1
     gaps = [b - a for a, b in itertools.pairwise(seen)]
     # Each retry waits its delay (the broker expires a message within tens of milliseconds
-    # of its TTL), and no two deliveries come back to back as a bare requeue would.
+    # of its TTL), and no two deliveries come back to back as a bare requeue would. The
+    # slack above it is wide: a quorum queue's at-least-once dead-lettering is a worker of
+    # its own, which once lagged a second behind on a broker loaded by the cluster tests.
     for gap, delay in zip(gaps, delays, strict=True):
-        assert delay - 0.02 <= gap <= delay + 0.5, (gaps, delays)
+        assert delay - 0.02 <= gap <= delay + 1.5, (gaps, delays)
 
 
 async def test_a_retry_goes_back_only_to_the_queue_whose_handler_failed(
