@@ -12,11 +12,13 @@ URL forms:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import hiredis
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import DataError
@@ -138,3 +140,11 @@ class HiredisPackingConnection(aioredis.Connection):
             return [hiredis.pack_command(args)]
         except TypeError as exc:
             raise DataError(str(exc)) from exc
+
+
+async def send_writes(redis: aioredis.Redis, writes: Callable[[Pipeline], object]) -> None:
+    """Send the commands `writes` queues on a pipeline (one round trip per server) and wait
+    until every one is acknowledged; the first refused raises."""
+    async with redis.pipeline(transaction=False) as pipe:
+        writes(pipe)
+        await pipe.execute()

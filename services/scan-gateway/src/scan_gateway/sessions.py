@@ -14,6 +14,7 @@ from redis.asyncio.client import Pipeline
 from shared import ids
 from shared.errors import AppError
 from shared.keys import Keys
+from shared.redis import send_writes
 from shared.tickets import NotScanner
 
 
@@ -54,9 +55,7 @@ class SessionStore:
 
     async def store(self, writes: Callable[[Pipeline], object]) -> None:
         """Store a session `prepare` made, on its own (no ticket move goes with it)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            writes(pipe)
-            await pipe.execute()
+        await send_writes(self._redis, writes)
 
     async def require(self, token: str, ticket: str) -> ScanSession:
         raw = await self._redis.get(self._keys.scan_session(ids.sha256_hex(token)))

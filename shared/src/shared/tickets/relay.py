@@ -21,7 +21,6 @@ import contextlib
 import os
 import socket
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +100,7 @@ class OutboxRelay:
         self._due: set[int] = set()
         self._wake = asyncio.Event()
         self._unconfirmed: list[Entry] = []  # read, published without a confirm: again
-        self._late: deque[Entry] = deque()  # read, held back by an outage: for the pump
+        self._late: list[Entry] = []  # read, held back by an outage: for the pump
         self._late_wake = asyncio.Event()
         self._reading_on = False  # a read came back full: the streams hold more unread
         self._abandoned: set[asyncio.Task[None]] = set()
@@ -190,11 +189,13 @@ class OutboxRelay:
             if more:  # a batch came back full: the rest of the backlog, and what follows it
                 self._due.update(more)
                 self._wake.set()
-        fresh = [e for e in entries if not _held_back(e)]
-        if len(fresh) < len(entries):
+        fresh: list[Entry] = []
+        late: list[Entry] = []
+        for entry in entries:
+            (late if _held_back(entry) else fresh).append(entry)
+        if late:
             # In the order Redis wrote them, across streams: the pump takes from the end.
-            held = [*self._late, *(e for e in entries if _held_back(e))]
-            self._late = deque(sorted(held, key=_written))
+            self._late = sorted([*self._late, *late], key=_written)
         if self._late and not self._reading_on:
             self._late_wake.set()
         if fresh:

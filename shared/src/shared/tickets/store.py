@@ -15,6 +15,7 @@ from shared.errors import AppError
 from shared.events import Payload, TicketIssued, new_event
 from shared.keys import Keys
 from shared.ratelimit import COUNT, Window
+from shared.redis import send_writes
 from shared.tickets.errors import (
     IllegalTransition,
     NotScanner,
@@ -150,9 +151,7 @@ class TicketStore:
         if also is not None and isinstance(self._redis, RedisCluster):
             # A Cluster pipeline sends to each node apart, and after a failover resends to
             # the new one later: nothing would keep these writes ahead of the move.
-            async with self._redis.pipeline(transaction=False) as pipe:
-                also(pipe)
-                await pipe.execute()
+            await send_writes(self._redis, also)
             also = None
         if also is None:
             result = await self._transition(keys=keys, args=args)
@@ -239,7 +238,6 @@ class TicketStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             also(pipe)
             # EVALSHA by hand: a Script on a pipeline costs a SCRIPT EXISTS round trip.
-            # By name: redis-py blocks the evalsha method on a Cluster pipeline, not the command.
             pipe.execute_command("EVALSHA", self._transition.sha, len(keys), *keys, *args)
             results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
